@@ -1,0 +1,362 @@
+"""The ``w4r`` command: serve, migrate, demo, token, sections.
+
+Every command reads the same settings as the app (``W4R_*`` environment variables). With no
+``W4R_DATABASE_URL`` the commands that need a database start the embedded PostgreSQL in the
+data directory (``--data-dir`` or ``W4R_DATA_DIR``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from w4r.platform import bootstrap, migrations
+from w4r.platform.auth import ISSUABLE_ROLES, Role, TokenError, TokenIssuer
+from w4r.platform.database import Database, TenantBinding, create_engine, ensure_unprivileged
+from w4r.platform.errors import InvalidInputError
+from w4r.settings import Settings
+from w4r.tenants.demo import load_demo_sections
+from w4r.tenants.service import SectionDraft, SectionService, normalize_section_code
+
+T = TypeVar("T")
+
+logger = logging.getLogger("w4r")
+
+
+def _settings(arguments: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    if getattr(arguments, "data_dir", None) is not None:
+        overrides["data_dir"] = arguments.data_dir
+    if getattr(arguments, "host", None) is not None:
+        overrides["host"] = arguments.host
+    if getattr(arguments, "port", None) is not None:
+        overrides["port"] = arguments.port
+    return Settings(**overrides)
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+async def _with_app_session(
+    settings: Settings,
+    target: bootstrap.DatabaseTarget,
+    work: Callable[[AsyncSession], Awaitable[T]],
+) -> T:
+    """Run ``work`` in one committed transaction as the app role, in the global scope."""
+    engine = create_engine(target.app_url, pool_size=1, max_overflow=0)
+    try:
+        await ensure_unprivileged(engine)
+        async with Database(engine).session(TenantBinding.global_scope()) as session:
+            result = await work(session)
+            await session.commit()
+            return result
+    finally:
+        await engine.dispose()
+
+
+async def _prepare(settings: Settings) -> bootstrap.DatabaseTarget:
+    return await bootstrap.prepare(settings)
+
+
+def command_serve(arguments: argparse.Namespace) -> int:
+    import uvicorn
+
+    from w4r.app import create_app
+
+    settings = _settings(arguments)
+
+    async def prepare() -> bootstrap.DatabaseTarget:
+        target = await _prepare(settings)
+        if arguments.demo:
+            created = await _with_app_session(settings, target, load_demo_sections)
+            if created:
+                _out(f"Demo sections loaded: {', '.join(created)}")
+        return target
+
+    target = asyncio.run(prepare())
+    where = (
+        "embedded PostgreSQL in " + str(settings.embedded_pgdata)
+        if target.embedded
+        else (bootstrap.redact(target.admin_url))
+    )
+    base = settings.public_url or f"http://{settings.host}:{settings.port}"
+    _out(f"Database: {where}")
+    _out(f"GraphQL endpoint: {base}/graphql  (a section's: {base}/s/<code>/graphql)")
+    _out(f"Health: {base}/healthz  Readiness: {base}/readyz")
+    app = create_app(settings, target=target)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=False,
+    )
+    return 0
+
+
+def command_migrate(arguments: argparse.Namespace) -> int:
+    settings = _settings(arguments)
+    if arguments.sql:
+        _out(migrations.upgrade_sql(arguments.revision))
+        return 0
+    target = bootstrap.resolve_target(settings)
+    migrations.upgrade(target.admin_url, revision=arguments.revision)
+    if settings.database_app_password is not None:
+        asyncio.run(
+            migrations.set_app_role_password(
+                target.admin_url, settings.database_app_password.get_secret_value()
+            )
+        )
+    _out(f"Database migrated to {arguments.revision} ({migrations.head_revision()} is head).")
+    return 0
+
+
+def command_demo(arguments: argparse.Namespace) -> int:
+    settings = _settings(arguments)
+
+    async def run() -> list[str]:
+        target = await _prepare(settings)
+        return await _with_app_session(settings, target, load_demo_sections)
+
+    created = asyncio.run(run())
+    _out(f"Demo sections loaded: {', '.join(created)}" if created else "Demo data already there.")
+    return 0
+
+
+def command_token_issue(arguments: argparse.Namespace) -> int:
+    from w4r.app import signing_key
+
+    settings = _settings(arguments)
+    section = None
+    if arguments.section is not None:
+        try:
+            section = normalize_section_code(arguments.section)
+        except InvalidInputError as error:
+            raise SystemExit(str(error)) from error
+    issuer = TokenIssuer(
+        signing_key(settings), issuer=settings.token_issuer, audience=settings.token_audience
+    )
+    try:
+        token = issuer.issue(
+            Role(arguments.role),
+            section_code=section,
+            subject=arguments.subject,
+            ttl_seconds=arguments.ttl,
+        )
+    except TokenError as error:
+        raise SystemExit(str(error)) from error
+    _out(token)
+    return 0
+
+
+def command_sections_list(arguments: argparse.Namespace) -> int:
+    settings = _settings(arguments)
+
+    async def run() -> list[tuple[str, str, str, str, str, list[str]]]:
+        target = await _prepare(settings)
+
+        async def read(session: AsyncSession) -> list[tuple[str, str, str, str, str, list[str]]]:
+            service = SectionService(session)
+            sections = await service.page(after_code=None, limit=10_000)
+            hosts = await service.hosts_by_section_ids([section.id for section in sections])
+            return [
+                (
+                    s.code,
+                    s.name,
+                    s.country,
+                    ",".join(s.languages),
+                    s.time_zone,
+                    hosts[s.id],
+                )
+                for s in sections
+            ]
+
+        return await _with_app_session(settings, target, read)
+
+    rows = asyncio.run(run())
+    if not rows:
+        _out("No sections yet: `w4r demo` loads six, `w4r sections create` adds one.")
+    for code, name, country, languages, time_zone, hosts in rows:
+        _out(f"{code:8} {country}  {languages:14} {time_zone:20} {name}  {' '.join(hosts)}")
+    return 0
+
+
+def command_sections_create(arguments: argparse.Namespace) -> int:
+    settings = _settings(arguments)
+    draft = SectionDraft(
+        code=arguments.code,
+        name=arguments.name,
+        country=arguments.country,
+        languages=arguments.language,
+        time_zone=arguments.time_zone,
+        default_language=arguments.default_language,
+        hosts=arguments.host_name or (),
+    )
+
+    async def run() -> str:
+        target = await _prepare(settings)
+
+        async def create(session: AsyncSession) -> str:
+            return (await SectionService(session).create(draft)).code
+
+        return await _with_app_session(settings, target, create)
+
+    try:
+        code = asyncio.run(run())
+    except InvalidInputError as error:
+        raise SystemExit(_problems(error)) from error
+    _out(f"Section {code!r} created.")
+    return 0
+
+
+def command_sections_add_host(arguments: argparse.Namespace) -> int:
+    settings = _settings(arguments)
+
+    async def run() -> str:
+        target = await _prepare(settings)
+
+        async def add(session: AsyncSession) -> str:
+            service = SectionService(session)
+            section = await service.get_by_code(arguments.code)
+            if section is None:
+                raise SystemExit(f"No section has the code {arguments.code!r}.")
+            return await service.add_host(section, arguments.host_name)
+
+        return await _with_app_session(settings, target, add)
+
+    try:
+        host = asyncio.run(run())
+    except InvalidInputError as error:
+        raise SystemExit(_problems(error)) from error
+    _out(f"Host {host!r} now identifies section {arguments.code!r}.")
+    return 0
+
+
+def _problems(error: InvalidInputError) -> str:
+    return "\n".join(
+        f"{problem.field or 'input'}: {problem.message} ({problem.code})"
+        for problem in error.problems
+    )
+
+
+def _data_dir_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="where the embedded PostgreSQL and the local signing key live (W4R_DATA_DIR)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="w4r",
+        description="w4r: the GraphQL platform for Write for Rights.",
+        epilog="Settings come from W4R_* environment variables; see the README.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the GraphQL server",
+        description="Migrate the database to head and serve GraphQL. Without "
+        "W4R_DATABASE_URL an embedded PostgreSQL is started in the data directory.",
+    )
+    serve.add_argument("--demo", action="store_true", help="load the demo sections if absent")
+    serve.add_argument("--host", help="interface to bind (W4R_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind (W4R_PORT, default 8000)")
+    _data_dir_option(serve)
+    serve.set_defaults(handler=command_serve)
+
+    migrate = commands.add_parser(
+        "migrate",
+        help="upgrade the database schema",
+        description="Upgrade the database to a revision (head by default) as the admin URL, "
+        "creating the owner and app roles on first run.",
+    )
+    migrate.add_argument("--sql", action="store_true", help="print the SQL instead of running it")
+    migrate.add_argument("--revision", default="head", help="target revision (default: head)")
+    _data_dir_option(migrate)
+    migrate.set_defaults(handler=command_migrate)
+
+    demo = commands.add_parser(
+        "demo",
+        help="load the demo data",
+        description="Create the demo sections (gb, us, au, pl, fr, ca) that are absent.",
+    )
+    _data_dir_option(demo)
+    demo.set_defaults(handler=command_demo)
+
+    token = commands.add_parser("token", help="bearer tokens signed with the local key")
+    token_commands = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    issue = token_commands.add_parser(
+        "issue",
+        help="print a token",
+        description="Print a bearer token signed with the deployment's local key. Section "
+        "roles need --section; IS roles must not have one.",
+    )
+    issue.add_argument("--role", required=True, choices=[role.value for role in ISSUABLE_ROLES])
+    issue.add_argument("--section", help="section code, e.g. gb (section roles, partner apps)")
+    issue.add_argument("--subject", help="the 'sub' claim (default: local:<role>)")
+    issue.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default 3600)")
+    _data_dir_option(issue)
+    issue.set_defaults(handler=command_token_issue)
+
+    sections = commands.add_parser("sections", help="list and register sections")
+    section_commands = sections.add_subparsers(
+        dest="sections_command", required=True, metavar="ACTION"
+    )
+    listing = section_commands.add_parser("list", help="list every section with its hosts")
+    _data_dir_option(listing)
+    listing.set_defaults(handler=command_sections_list)
+
+    create = section_commands.add_parser(
+        "create",
+        help="register a section",
+        description="Register a national section. Example: w4r sections create --code ie "
+        "--name 'Amnesty International Ireland' --country IE --language en --language ga "
+        "--time-zone Europe/Dublin",
+    )
+    create.add_argument("--code", required=True, help="short code, e.g. ie or fr-ca")
+    create.add_argument("--name", required=True)
+    create.add_argument("--country", required=True, help="ISO 3166-1 alpha-2, e.g. IE")
+    create.add_argument(
+        "--language", action="append", required=True, help="BCP 47 tag; repeat for each"
+    )
+    create.add_argument("--default-language", help="one of the languages (default: the first)")
+    create.add_argument("--time-zone", required=True, help="IANA zone, e.g. Europe/Dublin")
+    create.add_argument(
+        "--host", dest="host_name", action="append", help="host name; repeat for each"
+    )
+    _data_dir_option(create)
+    create.set_defaults(handler=command_sections_create)
+
+    add_host = section_commands.add_parser(
+        "add-host",
+        help="add a host name to a section",
+        description="Make requests for HOST resolve to section CODE.",
+    )
+    add_host.add_argument("code", help="section code, e.g. gb")
+    add_host.add_argument("host_name", metavar="host", help="DNS name, e.g. w4r.amnesty.org.uk")
+    _data_dir_option(add_host)
+    add_host.set_defaults(handler=command_sections_add_host)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    handler: Callable[[argparse.Namespace], int] = arguments.handler
+    return handler(arguments)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

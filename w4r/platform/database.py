@@ -1,0 +1,222 @@
+"""Database engine, roles and the per-request unit of work that binds a tenant.
+
+Isolation between sections is enforced by PostgreSQL row-level security. The app connects as
+:data:`APP_ROLE` (not a superuser, no BYPASSRLS, owns nothing) and every transaction it opens
+first runs ``set_config('w4r.section_id', …, true)`` and ``set_config('w4r.scope', …, true)``:
+transaction-local settings, so a pooled connection never carries one request's section into
+the next. The binding is done in one place, :func:`_bind_tenant`, hooked to the session's
+``after_begin`` event, so *every* transaction of a request's session is bound, including
+ones that begin after a commit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+from uuid import UUID
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import Session, SessionTransaction
+
+OWNER_ROLE = "w4r_owner"
+"""Owns every table; migrations run as this role."""
+
+APP_ROLE = "w4r_app"
+"""Serves requests: owns nothing, no superuser, no BYPASSRLS, row-level security applies."""
+
+SECTION_SETTING = "w4r.section_id"
+SCOPE_SETTING = "w4r.scope"
+
+logger = logging.getLogger(__name__)
+
+ScopeKind = Literal["section", "global"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TenantBinding:
+    """What a transaction is bound to: one section, or the global (IS) scope."""
+
+    section_id: UUID | None
+
+    @property
+    def scope(self) -> ScopeKind:
+        return "global" if self.section_id is None else "section"
+
+    @classmethod
+    def global_scope(cls) -> TenantBinding:
+        return cls(section_id=None)
+
+    @classmethod
+    def for_section(cls, section_id: UUID) -> TenantBinding:
+        return cls(section_id=section_id)
+
+
+_BIND_SQL = text(
+    "select set_config('w4r.section_id', :section_id, true), set_config('w4r.scope', :scope, true)"
+)
+
+
+def _bind_tenant(
+    session: Session, _transaction: SessionTransaction, connection: Connection
+) -> None:
+    binding = session.info.get("tenant")
+    if not isinstance(binding, TenantBinding):
+        # Fail closed: an unbound session sees no tenant rows and cannot insert any.
+        binding_values = {"section_id": "", "scope": ""}
+    else:
+        section = "" if binding.section_id is None else str(binding.section_id)
+        binding_values = {"section_id": section, "scope": binding.scope}
+    connection.execute(_BIND_SQL, binding_values)
+
+
+class TenantSession(Session):
+    """The sync session class behind every app session; see :func:`_bind_tenant`."""
+
+
+event.listen(TenantSession, "after_begin", _bind_tenant)
+
+
+def asyncpg_url(url: str | URL) -> URL:
+    """The URL with the asyncpg driver, whatever driver name it was given with."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    return parsed.set(drivername="postgresql+asyncpg")
+
+
+def app_role_url(admin_url: str | URL, password: str | None) -> URL:
+    """The admin URL with the user replaced by the app role (same host, port, database)."""
+    return asyncpg_url(admin_url).set(username=APP_ROLE, password=password)
+
+
+def create_engine(
+    url: URL,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 5,
+    pool_timeout: float = 10.0,
+    statement_cache_size: int = 100,
+    statement_timeout_ms: int = 15_000,
+    application_name: str = "w4r",
+) -> AsyncEngine:
+    """An asyncpg engine. Server settings are sent at connect time, never with ``SET``."""
+    server_settings = {"application_name": application_name}
+    if statement_timeout_ms:
+        server_settings["statement_timeout"] = str(statement_timeout_ms)
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
+        pool_pre_ping=True,
+        connect_args={
+            "statement_cache_size": statement_cache_size,
+            "server_settings": server_settings,
+        },
+    )
+
+
+class Database:
+    """The app's engine and session factory; every session it makes is tenant-bound."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessions = async_sessionmaker(
+            engine, expire_on_commit=False, autoflush=True, sync_session_class=TenantSession
+        )
+
+    def session(self, binding: TenantBinding) -> AsyncSession:
+        """A new session whose every transaction is bound to ``binding``."""
+        return self._sessions(info={"tenant": binding})
+
+    def unit_of_work(self, binding: TenantBinding) -> UnitOfWork:
+        return UnitOfWork(self, binding)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+AfterCommit = Callable[[], Awaitable[None] | None]
+
+
+class UnitOfWork:
+    """One request's database work: opened on first use, committed once at the boundary.
+
+    Services flush and never commit; the request boundary calls :meth:`commit` when the
+    operation succeeded and :meth:`close` always (which rolls back anything uncommitted).
+    """
+
+    def __init__(self, database: Database, binding: TenantBinding) -> None:
+        self.binding = binding
+        self._database = database
+        self._session: AsyncSession | None = None
+        self._after_commit: list[AfterCommit] = []
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            self._session = self._database.session(self.binding)
+        return self._session
+
+    @property
+    def is_open(self) -> bool:
+        return self._session is not None
+
+    def after_commit(self, callback: AfterCommit) -> None:
+        """Run ``callback`` once the request's writes are committed (never on rollback)."""
+        self._after_commit.append(callback)
+
+    async def commit(self) -> None:
+        if self._session is not None:
+            await self._session.commit()
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            outcome = callback()
+            if outcome is not None:
+                await outcome
+
+    async def rollback(self) -> None:
+        self._after_commit.clear()
+        if self._session is not None:
+            await self._session.rollback()
+
+    async def close(self) -> None:
+        self._after_commit.clear()
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
+
+
+async def describe_role(engine: AsyncEngine) -> dict[str, Any]:
+    """The connected role's attributes, used to refuse serving as a privileged role."""
+    async with engine.connect() as connection:
+        row = (
+            await connection.execute(
+                text(
+                    "select current_user as name, rolsuper as is_superuser, "
+                    "rolbypassrls as bypasses_rls from pg_roles where rolname = current_user"
+                )
+            )
+        ).one()
+    return dict(row._mapping)
+
+
+class PrivilegedRoleError(RuntimeError):
+    """The app was about to serve requests as a role that row-level security does not bind."""
+
+
+async def ensure_unprivileged(engine: AsyncEngine) -> None:
+    """Refuse to serve as a superuser or a BYPASSRLS role: RLS would not apply to it."""
+    role = await describe_role(engine)
+    if role["is_superuser"] or role["bypasses_rls"]:
+        raise PrivilegedRoleError(
+            f"The app connects as role {role['name']!r}, which bypasses row-level security. "
+            f"Connect as {APP_ROLE!r} (W4R_APP_DATABASE_URL), created by `w4r migrate`."
+        )

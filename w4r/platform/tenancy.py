@@ -1,0 +1,28 @@
+"""The SQL of tenant isolation, written once and used by every migration.
+
+A tenant-owned table gets ENABLE and FORCE ROW LEVEL SECURITY (FORCE so that even the
+owning role is bound) and one policy for every command that compares ``section_id`` with the
+transaction-local ``w4r.section_id``. ``NULLIF(…, '')`` turns an unset or empty setting into
+NULL, the comparison into NULL, and so the policy fails closed: no rows visible, no rows
+insertable.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+CURRENT_SECTION_SQL: Final = "NULLIF(current_setting('w4r.section_id', true), '')::uuid"
+
+GLOBAL_TABLES_WITH_SECTION_ID: Final = frozenset({"section_hosts"})
+"""Tables that carry a ``section_id`` yet are global configuration, readable before a request
+is bound to a section: the host registry is how a request finds its section."""
+
+
+def tenant_isolation_ddl(table: str) -> list[str]:
+    """Statements that put ``table`` under section isolation. Stable: migrations call it."""
+    predicate = f"section_id = {CURRENT_SECTION_SQL}"
+    return [
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        f"CREATE POLICY section_isolation ON {table} USING ({predicate}) WITH CHECK ({predicate})",
+    ]

@@ -1,0 +1,78 @@
+"""The root schema and its guards."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import strawberry
+from graphql import ASTValidationRule
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxTokensLimiter,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+    max_aliases,
+    query_depth_limiter,
+)
+from strawberry.schema.config import StrawberryConfig
+
+from w4r.schema.errors import should_mask_error
+from w4r.schema.tenants.mutations import TenantMutations
+from w4r.schema.tenants.queries import TenantQueries
+from w4r.settings import Settings
+
+
+@strawberry.type
+class Query(TenantQueries):
+    pass
+
+
+@strawberry.type
+class Mutation(TenantMutations):
+    pass
+
+
+def guard_rules(settings: Settings) -> list[type[ASTValidationRule]]:
+    """Validation rules built once per schema.
+
+    strawberry's QueryDepthLimiter and MaxAliasesLimiter build a new rule class per
+    instance; constructed per request, those classes would never be equal and the
+    ValidationCache would never hit. Built once here, the rule tuple is the same object on
+    every request and validation is cached by document.
+    """
+    rules: list[type[ASTValidationRule]] = [
+        query_depth_limiter.create_validator(settings.max_query_depth, None, None),
+        max_aliases.create_validator(settings.max_aliases),
+    ]
+    if not settings.introspection_enabled:
+        rules.append(NoSchemaIntrospectionCustomRule)
+    return rules
+
+
+def build_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
+    """Extension factories: every request gets fresh instances (caches are shared)."""
+    rules = guard_rules(settings)
+    cache_size = settings.document_cache_size or None
+    return [
+        functools.partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
+        functools.partial(AddValidationRules, rules),
+        functools.partial(ParserCache, maxsize=cache_size),
+        functools.partial(ValidationCache, maxsize=cache_size),
+        functools.partial(MaskErrors, should_mask_error=should_mask_error),
+    ]
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=build_extensions(settings),
+        config=StrawberryConfig(
+            disable_field_suggestions=not settings.introspection_enabled,
+            batching_config=None,
+        ),
+    )

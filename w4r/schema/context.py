@@ -1,0 +1,42 @@
+"""The typed per-request context and the per-request DataLoaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TypeAlias
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+
+from w4r.platform.auth import Principal
+from w4r.platform.database import TenantBinding, UnitOfWork
+from w4r.schema.tenants.loaders import TenantLoaders
+from w4r.tenants.registry import SectionRef, SectionRegistry
+
+
+@dataclass
+class Context:
+    request: Request
+    principal: Principal
+    section: SectionRef | None
+    unit_of_work: UnitOfWork
+    registry: SectionRegistry
+    response: Response | None = field(default=None)
+
+    @property
+    def session(self) -> AsyncSession:
+        return self.unit_of_work.session
+
+    @property
+    def binding(self) -> TenantBinding:
+        return self.unit_of_work.binding
+
+    @cached_property
+    def tenant_loaders(self) -> TenantLoaders:
+        return TenantLoaders(self.session)
+
+
+Info: TypeAlias = strawberry.Info[Context, None]

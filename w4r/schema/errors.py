@@ -1,0 +1,56 @@
+"""User errors in payloads, top-level error codes, and which errors are masked."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import strawberry
+from graphql import GraphQLError
+
+from w4r.platform.errors import InvalidInputError, ProblemCode, W4RError
+from w4r.schema.context import Info
+
+UserErrorCode = strawberry.enum(ProblemCode, name="UserErrorCode")
+
+
+@strawberry.type(description="A problem with a mutation's input that the caller can fix.")
+class UserError:
+    field: str | None = strawberry.field(
+        description="The input field (camelCase) the problem is about, if any."
+    )
+    message: str
+    code: UserErrorCode  # type: ignore[valid-type]
+
+
+def user_errors(error: InvalidInputError) -> list[UserError]:
+    return [
+        UserError(field=problem.field, message=problem.message, code=problem.code)
+        for problem in error.problems
+    ]
+
+
+T = TypeVar("T")
+
+
+async def run_mutation(info: Info, work: Callable[[], Awaitable[T]]) -> T | list[UserError]:
+    """Run ``work`` in a savepoint: on :class:`InvalidInputError` only its own writes are undone
+    and the problems are returned for the payload's ``errors``."""
+    try:
+        async with info.context.session.begin_nested():
+            return await work()
+    except InvalidInputError as error:
+        return user_errors(error)
+
+
+def bad_user_input(message: str) -> GraphQLError:
+    """A top-level error for input that has no payload to carry it (e.g. a bad cursor)."""
+    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
+
+
+def should_mask_error(error: GraphQLError) -> bool:
+    """Mask unexpected errors only: GraphQL's own, permission and W4R errors pass."""
+    original = error.original_error
+    if original is None or isinstance(original, (GraphQLError, W4RError)):
+        return False
+    return not isinstance(original, strawberry.exceptions.StrawberryGraphQLError)

@@ -1,0 +1,286 @@
+"""GraphQL over HTTP: content negotiation, credentials, the section, and the unit of work.
+
+One request runs as: negotiate the response media type (406 if none fits), bound the body
+size (413), authenticate the bearer token (401), resolve the section (404/400/403), then
+execute with a unit of work bound to that section, committed only when the operation has no
+top-level error. The GraphQL-over-HTTP rules hold: ``application/graphql-response+json`` is
+preferred (and assumed without an ``Accept`` header) and request errors (parse, validation,
+variables) are 400 with it; ``application/json`` gets 200 for every well-formed request;
+mutations are refused over GET with 405; batching is off.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Final, cast
+
+import orjson
+import strawberry
+from cross_web import HTTPException
+from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import Response
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+
+from w4r.platform.auth import ANONYMOUS, Principal, TokenError, TokenVerifier, bearer_token
+from w4r.platform.database import Database, TenantBinding
+from w4r.platform.errors import SectionResolutionError, W4RError
+from w4r.schema.context import Context
+from w4r.tenants.registry import SectionRegistry
+from w4r.tenants.resolution import SECTION_HEADER, RequestHints, host_name, resolve_section
+
+logger = logging.getLogger(__name__)
+
+GRAPHQL_RESPONSE_JSON: Final = "application/graphql-response+json"
+JSON: Final = "application/json"
+_ACCEPTABLE: Final = {
+    GRAPHQL_RESPONSE_JSON: GRAPHQL_RESPONSE_JSON,
+    JSON: JSON,
+    "application/*": GRAPHQL_RESPONSE_JSON,
+    "*/*": GRAPHQL_RESPONSE_JSON,
+}
+
+
+class NotAcceptableError(Exception):
+    pass
+
+
+def negotiate_media_type(accept: str | None) -> str:
+    """The response media type for an ``Accept`` header (RFC 9110 q-values honoured)."""
+    if accept is None or not accept.strip():
+        return GRAPHQL_RESPONSE_JSON
+    best: tuple[float, int, str] | None = None
+    for position, item in enumerate(accept.split(",")):
+        media_range, *parameters = (part.strip() for part in item.split(";"))
+        quality = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        chosen = _ACCEPTABLE.get(media_range.lower())
+        if chosen is None or quality <= 0:
+            continue
+        # Prefer higher q; on a tie the more specific type as the client listed it first.
+        rank = (quality, -position, chosen)
+        if best is None or rank[:2] > best[:2]:
+            best = rank
+    if best is None:
+        raise NotAcceptableError(accept)
+    return best[2]
+
+
+def error_body(message: str, code: str) -> dict[str, Any]:
+    return {"errors": [{"message": message, "extensions": {"code": code}}]}
+
+
+def json_response(
+    body: dict[str, Any], status_code: int, media_type: str, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(orjson.dumps(body), status_code, headers=headers, media_type=media_type)
+
+
+def _error_code(error: GraphQLError) -> str | None:
+    original = error.original_error
+    code = getattr(original, "code", None) if isinstance(original, W4RError) else None
+    if isinstance(code, str):
+        return code
+    if error.path is None and original is None:
+        if error.message.startswith("Syntax Error"):
+            return "GRAPHQL_PARSE_FAILED"
+        return "GRAPHQL_VALIDATION_FAILED"
+    if error.message == "Unexpected error.":
+        return "INTERNAL_SERVER_ERROR"
+    return None
+
+
+def format_error(error: GraphQLError) -> dict[str, Any]:
+    formatted: dict[str, Any] = dict(error.formatted)
+    code = _error_code(error)
+    if code is not None and "code" not in formatted.get("extensions", {}):
+        formatted["extensions"] = {**formatted.get("extensions", {}), "code": code}
+    return formatted
+
+
+def is_request_error(result: ExecutionResult) -> bool:
+    """Parse, validation and variable errors: the operation never started executing."""
+    return (
+        result.data is None
+        and bool(result.errors)
+        and all(error.path is None for error in result.errors or ())
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLServices:
+    database: Database
+    registry: SectionRegistry
+    verifier: TokenVerifier
+    max_request_bytes: int
+
+
+class GraphQLView(GraphQL[Context, None]):
+    """strawberry's ASGI view with w4r's transaction boundary and HTTP semantics."""
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        context: Context = request.state.context
+        request.state.is_request_error = is_request_error(result)
+        if result.errors:
+            await context.unit_of_work.rollback()
+        else:
+            try:
+                await context.unit_of_work.commit()
+            except Exception:
+                logger.exception("commit failed")
+                await context.unit_of_work.rollback()
+                failed = error_body(
+                    "The request could not be saved and nothing was changed; retry it.",
+                    "COMMIT_FAILED",
+                )
+                return cast("GraphQLHTTPResponse", {"data": None, **failed})
+        body: dict[str, Any] = {}
+        if not request.state.is_request_error:
+            body["data"] = result.data
+        if result.errors:
+            body["errors"] = [format_error(error) for error in result.errors]
+        if result.extensions:
+            body["extensions"] = result.extensions
+        return cast("GraphQLHTTPResponse", body)
+
+    async def execute_single(self, **kwargs: Any) -> ExecutionResult:  # type: ignore[override]
+        try:
+            return await super().execute_single(**kwargs)
+        except HTTPException as error:
+            if isinstance(error.__cause__, InvalidOperationTypeError) and (
+                kwargs["request_adapter"].method == "GET"
+            ):
+                raise HTTPException(405, error.reason) from error
+            raise
+
+
+async def _read_body(request: Request, limit: int) -> bytes | None:
+    """The body, or None when it exceeds ``limit`` bytes (checked while streaming)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def authenticate(request: Request, verifier: TokenVerifier) -> Principal:
+    token = bearer_token(request.headers.get("authorization"))
+    return ANONYMOUS if token is None else verifier.verify(token)
+
+
+def make_endpoint(view: GraphQLView) -> Any:
+    """The Starlette endpoint; it finds its services on ``app.state.graphql_services``."""
+
+    async def graphql_endpoint(request: Request) -> Response:
+        services: GraphQLServices = request.app.state.graphql_services
+        try:
+            media_type = negotiate_media_type(request.headers.get("accept"))
+        except NotAcceptableError:
+            if view.graphql_ide and view.should_render_graphql_ide(
+                view.request_adapter_class(request)
+            ):
+                return await view.render_graphql_ide(request)
+            return json_response(
+                error_body(f"Accept {GRAPHQL_RESPONSE_JSON} or {JSON}.", "NOT_ACCEPTABLE"),
+                406,
+                JSON,
+            )
+        request.state.media_type = media_type
+
+        if request.method == "POST":
+            body = await _read_body(request, services.max_request_bytes)
+            if body is None:
+                return json_response(
+                    error_body(
+                        f"The request body exceeds {services.max_request_bytes} bytes.",
+                        "PAYLOAD_TOO_LARGE",
+                    ),
+                    413,
+                    media_type,
+                )
+            request._body = body  # starlette serves request.body() from here
+
+        try:
+            principal = authenticate(request, services.verifier)
+        except TokenError as error:
+            return json_response(
+                error_body(str(error), "UNAUTHENTICATED"),
+                401,
+                media_type,
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+
+        hints = RequestHints(
+            host=host_name(request.headers.get("host")),
+            header=request.headers.get(SECTION_HEADER),
+            path_code=request.path_params.get("code"),
+            token_section=principal.section_code,
+        )
+        try:
+            section = resolve_section(await services.registry.snapshot(), hints)
+        except SectionResolutionError as error:
+            return json_response(error_body(str(error), error.code), error.status_code, media_type)
+
+        binding = (
+            TenantBinding.global_scope()
+            if section is None
+            else TenantBinding.for_section(section.id)
+        )
+        unit_of_work = services.database.unit_of_work(binding)
+        request.state.context = Context(
+            request=request,
+            principal=principal,
+            section=section,
+            unit_of_work=unit_of_work,
+            registry=services.registry,
+        )
+        try:
+            response = await view.run(request, context=request.state.context)
+        except HTTPException as error:
+            headers = {"Allow": "POST"} if error.status_code == 405 else None
+            return json_response(
+                error_body(error.reason, "BAD_REQUEST"), error.status_code, media_type, headers
+            )
+        finally:
+            await unit_of_work.close()
+        if response.media_type != JSON:
+            return response  # the GraphiQL page
+        # strawberry answers application/json; the negotiated type and its status rules win.
+        response.headers["content-type"] = media_type
+        if media_type == GRAPHQL_RESPONSE_JSON and getattr(
+            request.state, "is_request_error", False
+        ):
+            response.status_code = 400
+        return response
+
+    return graphql_endpoint
+
+
+def build_view(schema: strawberry.Schema, *, graphql_ide: bool) -> GraphQLView:
+    return GraphQLView(
+        schema,
+        graphql_ide="graphiql" if graphql_ide else None,
+        allow_queries_via_get=True,
+        multipart_uploads_enabled=False,
+    )

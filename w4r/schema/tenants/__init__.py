@@ -1,0 +1,1 @@
+"""GraphQL for sections and their members (mirrors w4r/tenants)."""

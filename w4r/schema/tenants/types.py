@@ -1,0 +1,117 @@
+"""GraphQL types of sections and members."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import strawberry
+
+from w4r.platform.auth import Role
+from w4r.platform.errors import PermissionDeniedError
+from w4r.schema.context import Info
+from w4r.schema.pagination import (
+    Connection,
+    build_connection,
+    decode_cursor,
+    invalid_cursor,
+    page_size,
+)
+from w4r.schema.permissions import allow
+from w4r.tenants.models import MemberRole, Section, SectionMember
+from w4r.tenants.service import MemberService
+
+MemberRoleEnum = strawberry.enum(MemberRole, name="MemberRole")
+RoleEnum = strawberry.enum(Role, name="Role")
+
+MEMBER_CURSOR = "SectionMember"
+
+
+@strawberry.type(name="SectionMember", description="A person who works on a section's campaign.")
+class SectionMemberNode:
+    id: UUID
+    email: str
+    display_name: str
+    role: MemberRoleEnum  # type: ignore[valid-type]
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, member: SectionMember) -> SectionMemberNode:
+        return cls(
+            id=member.id,
+            email=member.email,
+            display_name=member.display_name,
+            role=member.role,
+            created_at=member.created_at,
+        )
+
+
+@strawberry.type(name="Section", description="A national section of Amnesty International.")
+class SectionNode:
+    id: UUID
+    code: str = strawberry.field(description="Short code, e.g. 'gb', 'pl', 'fr-ca'.")
+    name: str
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
+    languages: list[str] = strawberry.field(description="BCP 47 tags, e.g. ['en', 'fr-CA'].")
+    default_language: str
+    time_zone: str = strawberry.field(description="IANA time zone, e.g. 'Europe/London'.")
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_model(cls, section: Section) -> SectionNode:
+        return cls(
+            id=section.id,
+            code=section.code,
+            name=section.name,
+            country=section.country,
+            languages=list(section.languages),
+            default_language=section.default_language,
+            time_zone=section.time_zone,
+            created_at=section.created_at,
+            updated_at=section.updated_at,
+        )
+
+    @strawberry.field(description="Host names that identify this section's requests.")
+    async def hosts(self, info: Info) -> list[str]:
+        return await info.context.tenant_loaders.hosts_by_section_id.load(self.id)
+
+    @strawberry.field(
+        description="The section's staff. Only at this section's own endpoint.",
+        extensions=allow(Role.IS_ADMIN, Role.SECTION_ADMIN),
+    )
+    async def members(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[SectionMemberNode]:
+        current = info.context.section
+        if current is None or current.id != self.id:
+            raise PermissionDeniedError(
+                f"Members of section {self.code!r} are visible only at /s/{self.code}/graphql."
+            )
+        limit = page_size(first)
+        cursor = None
+        if after is not None:
+            created_at, member_id = decode_cursor(MEMBER_CURSOR, after, 2)
+            try:
+                cursor = (datetime.fromisoformat(created_at), UUID(member_id))
+            except ValueError as error:
+                raise invalid_cursor() from error
+        members = await MemberService(info.context.session, info.context.binding).page(
+            after=cursor, limit=limit + 1
+        )
+        return build_connection(
+            members,
+            limit,
+            kind=MEMBER_CURSOR,
+            key=lambda member: (member.created_at.isoformat(), str(member.id)),
+            node=SectionMemberNode.from_model,
+        )
+
+
+@strawberry.type(description="Who is calling.")
+class Viewer:
+    role: RoleEnum  # type: ignore[valid-type]
+    subject: str | None
+    section_code: str | None = strawberry.field(
+        description="The section the caller's credentials are bound to, if any."
+    )

@@ -1,0 +1,1 @@
+"""Sections (tenants): the registry, host names, members, and how a request finds its section."""
