@@ -20,6 +20,7 @@ from uuid import UUID
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -135,6 +136,18 @@ class Database:
     def session(self, binding: TenantBinding) -> AsyncSession:
         """A new session whose every transaction is bound to ``binding``."""
         return self._sessions(info={"tenant": binding})
+
+    @staticmethod
+    def bound_to_connection(connection: AsyncConnection, binding: TenantBinding) -> AsyncSession:
+        """A bound session inside ``connection``'s open transaction; its commits are
+        savepoints, so the owner of the connection decides what is kept (tests)."""
+        return AsyncSession(
+            bind=connection,
+            sync_session_class=TenantSession,
+            join_transaction_mode="create_savepoint",
+            expire_on_commit=False,
+            info={"tenant": binding},
+        )
 
     def unit_of_work(self, binding: TenantBinding) -> UnitOfWork:
         return UnitOfWork(self, binding)

@@ -74,7 +74,7 @@ class SectionRepository:
             .order_by(SectionHost.host)
         )
         hosts: dict[UUID, list[str]] = {section_id: [] for section_id in ids}
-        for section_id, host in result.tuples():
+        for section_id, host in result:
             hosts[section_id].append(host)
         return hosts
 
@@ -91,7 +91,7 @@ class SectionRepository:
         )
         return [
             RegistryRow(id=section_id, code=code, hosts=tuple(sorted(hosts)))
-            for section_id, code, hosts in result.tuples()
+            for section_id, code, hosts in result
         ]
 
 
