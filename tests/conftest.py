@@ -91,7 +91,7 @@ def settings(
     database_target: DatabaseTarget, signing_key_json: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         environment="development",
         database_url=database_target.admin_url.render_as_string(hide_password=False),
         data_dir=tmp_path_factory.mktemp("data"),
