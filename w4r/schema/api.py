@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable
 
 import strawberry
-from graphql import ASTValidationRule
+from graphql import ASTValidationRule, GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
@@ -19,6 +19,8 @@ from strawberry.extensions import (
     query_depth_limiter,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+from strawberry.utils.logging import StrawberryLogger
 
 from w4r.schema.errors import should_mask_error
 from w4r.schema.tenants.mutations import TenantMutations
@@ -66,8 +68,18 @@ def build_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
     ]
 
 
+class W4RSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Log unexpected errors only: refusals and user errors are answers, not faults."""
+        for error in errors:
+            if should_mask_error(error):
+                StrawberryLogger.error(error, execution_context)
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
-    return strawberry.Schema(
+    return W4RSchema(
         query=Query,
         mutation=Mutation,
         extensions=build_extensions(settings),
