@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from joserfc import jwt
-from joserfc.errors import JoseError
+from joserfc.errors import BadSignatureError, InvalidPayloadError, JoseError
 from joserfc.jwk import ECKey, KeySet, import_key
 
 ASYMMETRIC_ALGORITHMS: Final = (
@@ -120,8 +120,17 @@ class TokenVerifier:
         try:
             decoded = jwt.decode(token, self._keys, algorithms=ASYMMETRIC_ALGORITHMS)
             self._claims.validate(decoded.claims)
+        except BadSignatureError as error:
+            raise TokenError(
+                "The bearer token was refused: its signature does not verify with any trusted key."
+            ) from error
+        except InvalidPayloadError as error:
+            raise TokenError(
+                "The bearer token was refused: its claims are not a JSON object."
+            ) from error
         except JoseError as error:
-            raise TokenError(f"The bearer token was refused: {error.description}") from error
+            reason = error.description or error.error
+            raise TokenError(f"The bearer token was refused: {reason}") from error
         except ValueError as error:
             raise TokenError("The bearer token is malformed.") from error
         return principal_from_claims(decoded.claims)

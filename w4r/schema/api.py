@@ -69,6 +69,13 @@ def build_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
 
 
 class W4RSchema(strawberry.Schema):
+    @staticmethod
+    def remove_field_suggestion(error: GraphQLError) -> None:
+        """With suggestions off, strip every "Did you mean …" (types, arguments, input
+        fields, enum values, not only fields): they would name the hidden schema."""
+        if "Did you mean" in error.message:
+            error.message = error.message.split("Did you mean")[0].strip()
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:

@@ -49,6 +49,10 @@ class NotAcceptableError(Exception):
     pass
 
 
+class OperationNeedsPostError(HTTPException):
+    """A mutation sent with GET: only POST may carry it."""
+
+
 def negotiate_media_type(accept: str | None) -> str:
     """The response media type for an ``Accept`` header (RFC 9110 q-values honoured)."""
     if accept is None or not accept.strip():
@@ -91,9 +95,12 @@ def _error_code(error: GraphQLError) -> str | None:
     code = getattr(original, "code", None) if isinstance(original, W4RError) else None
     if isinstance(code, str):
         return code
-    if error.path is None and original is None:
+    if error.path is None and (original is None or isinstance(original, GraphQLError)):
+        # Request errors: the document or its variables, before execution started.
         if error.message.startswith("Syntax Error"):
             return "GRAPHQL_PARSE_FAILED"
+        if error.message.startswith("Variable "):
+            return "BAD_USER_INPUT"
         return "GRAPHQL_VALIDATION_FAILED"
     if error.message == "Unexpected error.":
         return "INTERNAL_SERVER_ERROR"
@@ -131,6 +138,17 @@ class GraphQLView(GraphQL[Context, None]):
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
+    def parse_json(self, data: str | bytes) -> Any:
+        """JSON of a body or of a GET parameter: valid UTF-8 JSON, an object (or a list,
+        which the batching check then refuses), else 400."""
+        try:
+            parsed = orjson.loads(data)
+        except orjson.JSONDecodeError as error:
+            raise HTTPException(400, "Unable to parse the request as UTF-8 JSON.") from error
+        if not isinstance(parsed, dict | list):
+            raise HTTPException(400, "Expected a JSON object with a `query`.")
+        return parsed
+
     async def process_result(
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
@@ -165,8 +183,22 @@ class GraphQLView(GraphQL[Context, None]):
             if isinstance(error.__cause__, InvalidOperationTypeError) and (
                 kwargs["request_adapter"].method == "GET"
             ):
-                raise HTTPException(405, error.reason) from error
+                raise OperationNeedsPostError(405, error.reason) from error
             raise
+
+
+HTTP_ERROR_CODES: Final = {405: "METHOD_NOT_ALLOWED", 404: "NOT_FOUND"}
+
+
+def http_error(error: HTTPException, media_type: str) -> Response:
+    """A refusal before execution (bad body, method, batch…) as a GraphQL error body."""
+    headers = None
+    if error.status_code == 405:
+        # A mutation over GET may only be POSTed; any other method may use GET or POST.
+        allowed = "POST" if isinstance(error, OperationNeedsPostError) else "GET, POST"
+        headers = {"Allow": allowed}
+    code = HTTP_ERROR_CODES.get(error.status_code, "BAD_REQUEST")
+    return json_response(error_body(error.reason, code), error.status_code, media_type, headers)
 
 
 async def _read_body(request: Request, limit: int) -> bytes | None:
@@ -258,10 +290,7 @@ def make_endpoint(view: GraphQLView) -> Any:
         try:
             response = await view.run(request, context=request.state.context)
         except HTTPException as error:
-            headers = {"Allow": "POST"} if error.status_code == 405 else None
-            return json_response(
-                error_body(error.reason, "BAD_REQUEST"), error.status_code, media_type, headers
-            )
+            return http_error(error, media_type)
         finally:
             await unit_of_work.close()
         if response.media_type != JSON:
