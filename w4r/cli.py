@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -93,14 +95,26 @@ def command_serve(arguments: argparse.Namespace) -> int:
     _out(f"GraphQL endpoint: {base}/graphql  (a section's: {base}/s/<code>/graphql)")
     _out(f"Health: {base}/healthz  Readiness: {base}/readyz")
     app = create_app(settings, target=target)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        proxy_headers=False,
-    )
+    # uvicorn shuts down gracefully on SIGTERM and then re-raises the signal to the handler
+    # it found; with the default handler the process would die before stopping the
+    # embedded PostgreSQL. Exiting normally runs the cleanup below (and pgserver's own).
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level.lower(),
+            proxy_headers=False,
+        )
+    finally:
+        if target.embedded is not None:
+            target.embedded.stop()
     return 0
+
+
+def _exit_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def command_migrate(arguments: argparse.Namespace) -> int:
@@ -314,7 +328,11 @@ def build_parser() -> argparse.ArgumentParser:
     section_commands = sections.add_subparsers(
         dest="sections_command", required=True, metavar="ACTION"
     )
-    listing = section_commands.add_parser("list", help="list every section with its hosts")
+    listing = section_commands.add_parser(
+        "list",
+        help="list every section with its hosts",
+        description="List every section with its country, languages, time zone, name and hosts.",
+    )
     _data_dir_option(listing)
     listing.set_defaults(handler=command_sections_list)
 

@@ -1,14 +1,17 @@
 """Language tags (BCP 47), countries (ISO 3166-1 alpha-2) and time zones, validated.
 
-Babel's CLDR data decides which languages and countries exist; the standard library's
-zoneinfo (with the tzdata package where the system has no database) decides time zones.
+Babel's CLDR data decides which languages exist, pycountry's ISO 3166-1 list which countries
+do (CLDR also has regions such as ``ZZ`` or ``EU`` that are no country), and the IANA list
+shipped by the tzdata package which time zones do (the system's zone folder can hold links
+such as ``localtime`` that follow the server's own setting).
 """
 
 from __future__ import annotations
 
-import zoneinfo
 from functools import cache
+from importlib import resources
 
+import pycountry
 from babel import Locale, UnknownLocaleError
 
 
@@ -30,10 +33,7 @@ def normalize_language_tag(tag: str) -> str:
 
 @cache
 def _countries() -> frozenset[str]:
-    territories = Locale("en").territories
-    return frozenset(
-        code for code in territories if isinstance(code, str) and len(code) == 2 and code.isalpha()
-    )
+    return frozenset(country.alpha_2 for country in pycountry.countries)
 
 
 def normalize_country_code(code: str) -> str:
@@ -46,7 +46,7 @@ def normalize_country_code(code: str) -> str:
 
 @cache
 def _time_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    return frozenset(resources.files("tzdata").joinpath("zones").read_text("utf-8").split())
 
 
 def validate_time_zone(name: str) -> str:

@@ -61,7 +61,7 @@ def decode_cursor(kind: str, cursor: str, arity: int) -> list[str]:
         not isinstance(decoded, list)
         or len(decoded) != arity + 1
         or decoded[0] != kind
-        or not all(isinstance(part, str) for part in decoded[1:])
+        or not all(isinstance(part, str) and "\x00" not in part for part in decoded[1:])
     ):
         raise invalid_cursor()
     return decoded[1:]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -110,7 +111,9 @@ class _Problems:
 
 def _name(value: str, field: str, problems: _Problems) -> str:
     cleaned = " ".join(value.split())
-    if not cleaned:
+    if any(unicodedata.category(character) == "Cc" for character in cleaned):
+        problems.add(field, ProblemCode.INVALID, "A name cannot contain control characters.")
+    elif not cleaned:
         problems.add(field, ProblemCode.REQUIRED, "A name is required.")
     elif len(cleaned) > MAX_NAME_LENGTH:
         problems.add(field, ProblemCode.TOO_LONG, f"Keep the name to {MAX_NAME_LENGTH} characters.")

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import re
+
 import strawberry
 
 from w4r.platform.auth import Role
 from w4r.schema.context import Info
-from w4r.schema.pagination import Connection, build_connection, decode_cursor, page_size
+from w4r.schema.pagination import (
+    Connection,
+    build_connection,
+    decode_cursor,
+    invalid_cursor,
+    page_size,
+)
 from w4r.schema.permissions import allow
 from w4r.schema.tenants.types import SectionNode, Viewer
+from w4r.tenants.models import SECTION_CODE_PATTERN
 from w4r.tenants.service import SectionService
 
 SECTION_CURSOR = "Section"
+SECTION_CODE = re.compile(SECTION_CODE_PATTERN)
 
 
 @strawberry.type
@@ -32,7 +42,11 @@ class TenantQueries:
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[SectionNode]:
         limit = page_size(first)
-        after_code = None if after is None else decode_cursor(SECTION_CURSOR, after, 1)[0]
+        after_code = None
+        if after is not None:
+            after_code = decode_cursor(SECTION_CURSOR, after, 1)[0]
+            if not SECTION_CODE.match(after_code):
+                raise invalid_cursor()
         sections = await SectionService(info.context.session).page(
             after_code=after_code, limit=limit + 1
         )

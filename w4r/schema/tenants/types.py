@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 import strawberry
@@ -93,8 +93,11 @@ class SectionNode:
         if after is not None:
             created_at, member_id = decode_cursor(MEMBER_CURSOR, after, 2)
             try:
-                cursor = (datetime.fromisoformat(created_at), UUID(member_id))
-            except ValueError as error:
+                created = datetime.fromisoformat(created_at)
+                if created.tzinfo is None:
+                    raise invalid_cursor()
+                cursor = (created.astimezone(UTC), UUID(member_id))
+            except (ValueError, OverflowError) as error:
                 raise invalid_cursor() from error
         members = await MemberService(info.context.session, info.context.binding).page(
             after=cursor, limit=limit + 1
