@@ -163,6 +163,18 @@ class GraphQLClient:
             body["variables"] = variables
         return await self.http.post(path, json=body, headers=all_headers)
 
+    async def section_codes(self) -> set[str]:
+        """Every section code, as an IS admin sees them (all pages)."""
+        codes: set[str] = set()
+        after: str | None = None
+        while True:
+            data = await self.data(SECTION_CODES, {"after": after}, role=Role.IS_ADMIN)
+            page = data["sections"]
+            codes.update(edge["node"]["code"] for edge in page["edges"])
+            if not page["pageInfo"]["hasNextPage"]:
+                return codes
+            after = page["pageInfo"]["endCursor"]
+
     async def data(
         self, query: str, variables: dict[str, Any] | None = None, **options: Any
     ) -> Any:
@@ -179,6 +191,15 @@ def graphql(client: httpx.AsyncClient, token_for: Callable[..., str]) -> GraphQL
     return GraphQLClient(client, token_for)
 
 
+SECTION_CODES = """
+query ($after: String) {
+  sections(first: 100, after: $after) {
+    edges { node { code } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
 SECTION_CREATE = """
 mutation ($input: SectionCreateInput!) {
   sectionCreate(input: $input) { section { id code } errors { field code message } }
@@ -191,19 +212,24 @@ def unique_code() -> str:
     return "zz-" + secrets.token_hex(3)
 
 
+def section_input(code: str, **overrides: Any) -> dict[str, Any]:
+    """A valid ``SectionCreateInput`` for ``code``; ``overrides`` replace fields."""
+    return {
+        "code": code,
+        "name": "Test section",
+        "country": "GB",
+        "languages": ["en"],
+        "timeZone": "Europe/London",
+        **overrides,
+    }
+
+
 @pytest.fixture
 def new_section(graphql: GraphQLClient) -> Callable[..., Awaitable[dict[str, Any]]]:
     """Create a section through the API as an IS admin; returns ``{id, code}``."""
 
     async def create(**overrides: Any) -> dict[str, Any]:
-        values: dict[str, Any] = {
-            "code": unique_code(),
-            "name": "Test section",
-            "country": "GB",
-            "languages": ["en"],
-            "timeZone": "Europe/London",
-            **overrides,
-        }
+        values = section_input(overrides.pop("code", unique_code()), **overrides)
         data = await graphql.data(SECTION_CREATE, {"input": values}, role=Role.IS_ADMIN)
         payload = data["sectionCreate"]
         assert payload["errors"] == [], payload

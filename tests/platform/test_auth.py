@@ -12,7 +12,7 @@ import pytest
 from joserfc import jws, jwt
 from joserfc.jwk import ECKey, OctKey
 
-from tests.conftest import SECTION_CREATE, GraphQLClient, unique_code
+from tests.conftest import SECTION_CREATE, GraphQLClient, section_input, unique_code
 from w4r.platform.auth import (
     Principal,
     Role,
@@ -38,14 +38,6 @@ SECTION_NAME = "{ section { code name } }"
 SECTION_UPDATE = """
 mutation ($input: SectionUpdateInput!) {
   sectionUpdate(input: $input) { section { name } errors { code } }
-}
-"""
-SECTION_CODES = """
-query ($after: String) {
-  sections(first: 100, after: $after) {
-    edges { node { code } }
-    pageInfo { hasNextPage endCursor }
-  }
 }
 """
 
@@ -396,29 +388,6 @@ def test_a_header_that_is_not_a_bearer_token_is_refused(header: str) -> None:
 # --- over HTTP ---------------------------------------------------------------------------
 
 
-async def section_codes(graphql: GraphQLClient) -> set[str]:
-    """Every section code, as an IS admin sees them (all pages)."""
-    codes: set[str] = set()
-    after: str | None = None
-    while True:
-        data = await graphql.data(SECTION_CODES, {"after": after}, role=Role.IS_ADMIN)
-        page = data["sections"]
-        codes.update(edge["node"]["code"] for edge in page["edges"])
-        if not page["pageInfo"]["hasNextPage"]:
-            return codes
-        after = page["pageInfo"]["endCursor"]
-
-
-def section_input(code: str) -> dict[str, Any]:
-    return {
-        "code": code,
-        "name": "Auth test section",
-        "country": "GB",
-        "languages": ["en"],
-        "timeZone": "Europe/London",
-    }
-
-
 @pytest.mark.parametrize(
     ("authorization", "message"),
     [
@@ -468,7 +437,7 @@ async def test_an_expired_token_is_401_and_writes_nothing(
             }
         ]
     }
-    assert code not in await section_codes(graphql)
+    assert code not in await graphql.section_codes()
 
 
 async def test_a_token_signed_by_another_key_is_401(graphql: GraphQLClient) -> None:
@@ -571,7 +540,7 @@ async def test_only_is_admins_may_create_sections(
             }
         ],
     }
-    assert code not in await section_codes(graphql)
+    assert code not in await graphql.section_codes()
 
 
 async def test_a_section_editor_may_not_change_its_section(

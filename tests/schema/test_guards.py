@@ -12,7 +12,7 @@ import strawberry.schema.schema
 from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, validate
 from starlette.applications import Starlette
 
-from tests.conftest import GraphQLClient, unique_code
+from tests.conftest import GraphQLClient, section_input, unique_code
 from w4r.app import create_app
 from w4r.platform.auth import Role
 from w4r.platform.bootstrap import DatabaseTarget
@@ -41,15 +41,6 @@ def aliased_section_creates(count: int) -> str:
     )
     return f"mutation AliasBomb({variables}) {{ {fields} }}"
 
-
-SECTION_CODES = """
-query ($after: String) {
-  sections(first: 100, after: $after) {
-    edges { node { code } }
-    pageInfo { hasNextPage endCursor }
-  }
-}
-"""
 
 # Depth: the top-level field is at depth 0; a field nested n levels below is at depth n.
 # The real schema is shallow (at most depth 6) and the depth rule skips everything under
@@ -92,29 +83,6 @@ INTROSPECT_SCHEMA = "{ __schema { queryType { name } } }"
 INTROSPECT_TYPE = '{ __type(name: "Section") { fields { name } } }'
 TYPENAME = "{ __typename }"
 MISSPELLED_FIELD = "{ viewr { role } }"
-
-
-def section_input(code: str) -> dict[str, Any]:
-    return {
-        "code": code,
-        "name": "Guard test section",
-        "country": "GB",
-        "languages": ["en"],
-        "timeZone": "Europe/London",
-    }
-
-
-async def section_codes(graphql: GraphQLClient) -> set[str]:
-    """Every section code, as an IS admin sees them (all pages)."""
-    codes: set[str] = set()
-    after: str | None = None
-    while True:
-        data = await graphql.data(SECTION_CODES, {"after": after}, role=Role.IS_ADMIN)
-        page = data["sections"]
-        codes.update(edge["node"]["code"] for edge in page["edges"])
-        if not page["pageInfo"]["hasNextPage"]:
-            return codes
-        after = page["pageInfo"]["endCursor"]
 
 
 def messages(response: httpx.Response) -> list[str]:
@@ -214,7 +182,7 @@ async def test_an_over_deep_mutation_writes_nothing(
     # then it is refused and no section was created
     assert response.status_code == 400
     assert messages(response) == ["'DeepCreate' exceeds maximum operation depth of 4"]
-    assert code not in await section_codes(graphql)
+    assert code not in await graphql.section_codes()
 
 
 # --- aliases -----------------------------------------------------------------------------
@@ -256,7 +224,7 @@ async def test_an_alias_bomb_of_mutations_writes_nothing(graphql: GraphQLClient)
     assert response.status_code == 400
     assert messages(response) == ["31 aliases found. Allowed: 30"]
     # and none of the sections exists
-    assert not set(codes.values()) & await section_codes(graphql)
+    assert not set(codes.values()) & await graphql.section_codes()
 
 
 # --- tokens ------------------------------------------------------------------------------
@@ -299,7 +267,7 @@ async def test_an_over_long_mutation_writes_nothing(graphql: GraphQLClient) -> N
     # then
     assert response.status_code == 400
     assert messages(response) == [TOO_MANY_TOKENS]
-    assert code not in await section_codes(graphql)
+    assert code not in await graphql.section_codes()
 
 
 # --- the validation cache ----------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 import strawberry
 from graphql import GraphQLError
 
-from tests.conftest import SECTION_CREATE, GraphQLClient, unique_code
+from tests.conftest import SECTION_CODES, SECTION_CREATE, GraphQLClient, section_input, unique_code
 from w4r.platform.auth import Role
 from w4r.platform.errors import PermissionDeniedError, W4RError
 from w4r.platform.migrations import head_revision
@@ -26,14 +26,6 @@ VIEWER_ROLE = "{ viewer { role } }"
 UNKNOWN_FIELD = "{ viewer { xyzzy } }"
 SYNTAX_ERROR = "{ viewer { role }"
 SECTIONS_PAGE_SIZE = "query ($first: Int) { sections(first: $first) { edges { node { code } } } }"
-SECTION_CODES = """
-query ($after: String) {
-  sections(first: 100, after: $after) {
-    edges { node { code } }
-    pageInfo { hasNextPage endCursor }
-  }
-}
-"""
 SECTION_NAME = "{ section { code name } }"
 UPDATE_THEN_CREATE = """
 mutation ($update: SectionUpdateInput!, $create: SectionCreateInput!) {
@@ -41,29 +33,6 @@ mutation ($update: SectionUpdateInput!, $create: SectionCreateInput!) {
   sectionCreate(input: $create) { section { code } errors { code } }
 }
 """
-
-
-def section_input(code: str) -> dict[str, Any]:
-    return {
-        "code": code,
-        "name": "HTTP test section",
-        "country": "GB",
-        "languages": ["en"],
-        "timeZone": "Europe/London",
-    }
-
-
-async def section_codes(graphql: GraphQLClient) -> set[str]:
-    """Every section code, as an IS admin sees them (all pages)."""
-    codes: set[str] = set()
-    after: str | None = None
-    while True:
-        data = await graphql.data(SECTION_CODES, {"after": after}, role=Role.IS_ADMIN)
-        page = data["sections"]
-        codes.update(edge["node"]["code"] for edge in page["edges"])
-        if not page["pageInfo"]["hasNextPage"]:
-            return codes
-        after = page["pageInfo"]["endCursor"]
 
 
 def error_codes(payload: dict[str, Any]) -> list[str]:
@@ -275,7 +244,7 @@ async def test_a_mutation_over_get_is_405_and_writes_nothing(
         ]
     }
     # and no section was created
-    assert code not in await section_codes(graphql)
+    assert code not in await graphql.section_codes()
 
 
 async def test_a_head_request_is_405_allowing_get_and_post(client: httpx.AsyncClient) -> None:
@@ -327,7 +296,7 @@ async def test_a_batch_of_mutations_writes_nothing(
     # then
     assert response.status_code == 400
     assert error_codes(response.json()) == ["BAD_REQUEST"]
-    assert not set(codes) & await section_codes(graphql)
+    assert not set(codes) & await graphql.section_codes()
 
 
 @pytest.mark.parametrize(
@@ -429,7 +398,7 @@ async def test_a_body_over_the_limit_is_413_and_writes_nothing(
             }
         ]
     }
-    assert code not in await section_codes(graphql)
+    assert code not in await graphql.section_codes()
 
 
 async def test_a_streamed_body_over_the_limit_is_413_without_content_length(
@@ -463,7 +432,7 @@ async def test_a_streamed_body_over_the_limit_is_413_without_content_length(
     assert response.request.headers.get("content-length") is None
     assert response.status_code == 413
     assert error_codes(response.json()) == ["PAYLOAD_TOO_LARGE"]
-    assert code not in await section_codes(graphql)
+    assert code not in await graphql.section_codes()
 
 
 async def test_a_body_of_exactly_the_limit_is_served(
@@ -515,7 +484,7 @@ async def test_a_top_level_error_rolls_back_the_whole_operation(
     # and the allowed rename was rolled back with it
     data = await graphql.data(SECTION_NAME, role=Role.IS_ADMIN, section=code)
     assert data == {"section": {"code": code, "name": "Before"}}
-    assert other_code not in await section_codes(graphql)
+    assert other_code not in await graphql.section_codes()
 
 
 # --- health ------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import GraphQLClient, unique_code
+from tests.conftest import GraphQLClient, section_input, unique_code
 from w4r.platform.auth import Role
 
 NewSection = Callable[..., Awaitable[dict[str, Any]]]
@@ -93,17 +93,6 @@ def forge(value: object) -> str:
     """A cursor the server never gave: ``value`` as JSON in base64url, like real ones."""
     raw = json.dumps(value).encode()
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
-def section_input(code: str, **overrides: Any) -> dict[str, Any]:
-    return {
-        "code": code,
-        "name": "API test section",
-        "country": "GB",
-        "languages": ["en"],
-        "timeZone": "Europe/London",
-        **overrides,
-    }
 
 
 def host_for(code: str, label: str = "w4r") -> str:
