@@ -65,8 +65,18 @@ async def _with_app_session(
         await engine.dispose()
 
 
-async def _prepare(settings: Settings) -> bootstrap.DatabaseTarget:
-    return await bootstrap.prepare(settings)
+def _run_in_app_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Prepare the database (embedded server, migrations), then run ``work`` in one
+    committed global-scope transaction as the app role. Input problems exit with status 1."""
+
+    async def run() -> T:
+        target = await bootstrap.prepare(settings)
+        return await _with_app_session(settings, target, work)
+
+    try:
+        return asyncio.run(run())
+    except InvalidInputError as error:
+        raise SystemExit(_problems(error)) from error
 
 
 def command_serve(arguments: argparse.Namespace) -> int:
@@ -77,7 +87,7 @@ def command_serve(arguments: argparse.Namespace) -> int:
     settings = _settings(arguments)
 
     async def prepare() -> bootstrap.DatabaseTarget:
-        target = await _prepare(settings)
+        target = await bootstrap.prepare(settings)
         if arguments.demo:
             created = await _with_app_session(settings, target, load_demo_sections)
             if created:
@@ -135,13 +145,7 @@ def command_migrate(arguments: argparse.Namespace) -> int:
 
 
 def command_demo(arguments: argparse.Namespace) -> int:
-    settings = _settings(arguments)
-
-    async def run() -> list[str]:
-        target = await _prepare(settings)
-        return await _with_app_session(settings, target, load_demo_sections)
-
-    created = asyncio.run(run())
+    created = _run_in_app_session(_settings(arguments), load_demo_sections)
     _out(f"Demo sections loaded: {', '.join(created)}" if created else "Demo data already there.")
     return 0
 
@@ -173,30 +177,17 @@ def command_token_issue(arguments: argparse.Namespace) -> int:
 
 
 def command_sections_list(arguments: argparse.Namespace) -> int:
-    settings = _settings(arguments)
 
-    async def run() -> list[tuple[str, str, str, str, str, list[str]]]:
-        target = await _prepare(settings)
+    async def read(session: AsyncSession) -> list[tuple[str, str, str, str, str, list[str]]]:
+        service = SectionService(session)
+        sections = await service.page(after_code=None, limit=10_000)
+        hosts = await service.hosts_by_section_ids([section.id for section in sections])
+        return [
+            (s.code, s.name, s.country, ",".join(s.languages), s.time_zone, hosts[s.id])
+            for s in sections
+        ]
 
-        async def read(session: AsyncSession) -> list[tuple[str, str, str, str, str, list[str]]]:
-            service = SectionService(session)
-            sections = await service.page(after_code=None, limit=10_000)
-            hosts = await service.hosts_by_section_ids([section.id for section in sections])
-            return [
-                (
-                    s.code,
-                    s.name,
-                    s.country,
-                    ",".join(s.languages),
-                    s.time_zone,
-                    hosts[s.id],
-                )
-                for s in sections
-            ]
-
-        return await _with_app_session(settings, target, read)
-
-    rows = asyncio.run(run())
+    rows = _run_in_app_session(_settings(arguments), read)
     if not rows:
         _out("No sections yet: `w4r demo` loads six, `w4r sections create` adds one.")
     for code, name, country, languages, time_zone, hosts in rows:
@@ -205,7 +196,6 @@ def command_sections_list(arguments: argparse.Namespace) -> int:
 
 
 def command_sections_create(arguments: argparse.Namespace) -> int:
-    settings = _settings(arguments)
     draft = SectionDraft(
         code=arguments.code,
         name=arguments.name,
@@ -216,41 +206,23 @@ def command_sections_create(arguments: argparse.Namespace) -> int:
         hosts=arguments.host_name or (),
     )
 
-    async def run() -> str:
-        target = await _prepare(settings)
+    async def create(session: AsyncSession) -> str:
+        return (await SectionService(session).create(draft)).code
 
-        async def create(session: AsyncSession) -> str:
-            return (await SectionService(session).create(draft)).code
-
-        return await _with_app_session(settings, target, create)
-
-    try:
-        code = asyncio.run(run())
-    except InvalidInputError as error:
-        raise SystemExit(_problems(error)) from error
+    code = _run_in_app_session(_settings(arguments), create)
     _out(f"Section {code!r} created.")
     return 0
 
 
 def command_sections_add_host(arguments: argparse.Namespace) -> int:
-    settings = _settings(arguments)
+    async def add(session: AsyncSession) -> str:
+        service = SectionService(session)
+        section = await service.get_by_code(arguments.code)
+        if section is None:
+            raise SystemExit(f"No section has the code {arguments.code!r}.")
+        return await service.add_host(section, arguments.host_name)
 
-    async def run() -> str:
-        target = await _prepare(settings)
-
-        async def add(session: AsyncSession) -> str:
-            service = SectionService(session)
-            section = await service.get_by_code(arguments.code)
-            if section is None:
-                raise SystemExit(f"No section has the code {arguments.code!r}.")
-            return await service.add_host(section, arguments.host_name)
-
-        return await _with_app_session(settings, target, add)
-
-    try:
-        host = asyncio.run(run())
-    except InvalidInputError as error:
-        raise SystemExit(_problems(error)) from error
+    host = _run_in_app_session(_settings(arguments), add)
     _out(f"Host {host!r} now identifies section {arguments.code!r}.")
     return 0
 
