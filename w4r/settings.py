@@ -35,8 +35,8 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = Field(
         default=None,
         description=(
-            "PostgreSQL URL of a role that may create roles and databases objects (used for "
-            "migrations). Unset: an embedded PostgreSQL is started in `data_dir`."
+            "Admin PostgreSQL URL, of a role that may create roles (used for migrations "
+            "only). Unset: an embedded PostgreSQL is started in `data_dir`."
         ),
     )
     app_database_url: SecretStr | None = Field(
