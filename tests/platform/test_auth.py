@@ -388,24 +388,34 @@ def test_a_header_that_is_not_a_bearer_token_is_refused(header: str) -> None:
 # --- over HTTP ---------------------------------------------------------------------------
 
 
+SEND_BEARER = "Send credentials as 'Authorization: Bearer <token>'."
+
+
 @pytest.mark.parametrize(
-    ("authorization", "message"),
+    ("authorization", "status", "challenge", "message"),
     [
-        ("Basic dXNlcjpwYXNz", "Send credentials as 'Authorization: Bearer <token>'."),
-        ("Bearer", "Send credentials as 'Authorization: Bearer <token>'."),
-        ("Token abc", "Send credentials as 'Authorization: Bearer <token>'."),
-        ("Bearer not-a-jwt", REFUSED + "Invalid JSON Web Signature"),
+        # RFC 6750: a malformed credential is invalid_request (400), a bad token
+        # invalid_token (401)
+        ("Basic dXNlcjpwYXNz", 400, 'Bearer error="invalid_request"', SEND_BEARER),
+        ("Bearer", 400, 'Bearer error="invalid_request"', SEND_BEARER),
+        ("Token abc", 400, 'Bearer error="invalid_request"', SEND_BEARER),
+        (
+            "Bearer not-a-jwt",
+            401,
+            'Bearer error="invalid_token"',
+            REFUSED + "Invalid JSON Web Signature",
+        ),
     ],
 )
-async def test_a_malformed_authorization_header_is_401(
-    graphql: GraphQLClient, authorization: str, message: str
+async def test_a_malformed_authorization_header_is_refused(
+    graphql: GraphQLClient, authorization: str, status: int, challenge: str, message: str
 ) -> None:
     # when
     response = await graphql.post(VIEWER, headers={"authorization": authorization})
 
     # then it is never downgraded to anonymous
-    assert response.status_code == 401
-    assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    assert response.status_code == status
+    assert response.headers["www-authenticate"] == challenge
     assert response.headers["content-type"] == GRAPHQL_RESPONSE_JSON
     assert response.json() == {
         "errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]

@@ -1,9 +1,10 @@
 """Callers and bearer tokens: who is asking, verified with joserfc.
 
 A request carries at most one bearer JWT. No ``Authorization`` header means the anonymous
-caller; a header that is present but malformed, expired, not yet valid, for another issuer or
-audience, or not signed by a trusted key is refused (HTTP 401): a broken credential is never
-quietly downgraded to anonymous.
+caller. A header that is no bearer token is refused with HTTP 400 (RFC 6750
+``invalid_request``); a token that is malformed, expired, not yet valid, for another issuer
+or audience, or not signed by a trusted key with HTTP 401 (``invalid_token``). A broken
+credential is never quietly downgraded to anonymous.
 
 Tokens are signed with an asymmetric algorithm only (no ``HS*``, no ``none``). The
 deployment's local signing key (P-256, ES256) signs the tokens printed by
@@ -64,6 +65,15 @@ ISSUABLE_ROLES: Final = tuple(role for role in Role if role is not Role.ANONYMOU
 
 class TokenError(Exception):
     """A bearer token was refused; the message says why (safe to show to the caller)."""
+
+    oauth_error = "invalid_token"
+    """The RFC 6750 error code of the refusal (HTTP 401)."""
+
+
+class MalformedCredentialsError(TokenError):
+    """The ``Authorization`` header is not a bearer token at all (RFC 6750: HTTP 400)."""
+
+    oauth_error = "invalid_request"
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,5 +236,5 @@ def bearer_token(authorization: str | None) -> str | None:
         return None
     scheme, _, token = authorization.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise TokenError("Send credentials as 'Authorization: Bearer <token>'.")
+        raise MalformedCredentialsError("Send credentials as 'Authorization: Bearer <token>'.")
     return token.strip()

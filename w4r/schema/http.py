@@ -26,7 +26,14 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
-from w4r.platform.auth import ANONYMOUS, Principal, TokenError, TokenVerifier, bearer_token
+from w4r.platform.auth import (
+    ANONYMOUS,
+    MalformedCredentialsError,
+    Principal,
+    TokenError,
+    TokenVerifier,
+    bearer_token,
+)
 from w4r.platform.database import Database, TenantBinding
 from w4r.platform.errors import SectionResolutionError, W4RError
 from w4r.schema.context import Context
@@ -258,9 +265,9 @@ def make_endpoint(view: GraphQLView) -> Any:
         except TokenError as error:
             return json_response(
                 error_body(str(error), "UNAUTHENTICATED"),
-                401,
+                400 if isinstance(error, MalformedCredentialsError) else 401,
                 media_type,
-                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                headers={"WWW-Authenticate": f'Bearer error="{error.oauth_error}"'},
             )
 
         hints = RequestHints(
