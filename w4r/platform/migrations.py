@@ -18,7 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from w4r.platform.database import APP_ROLE, asyncpg_url
 from w4r.platform.models import Base
 
-MODEL_MODULES = ("w4r.tenants.models",)
+MODEL_MODULES = (
+    "w4r.tenants.models",
+    "w4r.campaigns.models",
+    "w4r.cases.models",
+    "w4r.translations.models",
+)
 """Every module that declares tables; imported so the metadata is complete."""
 
 

@@ -48,4 +48,5 @@ class TenantOwned(Base):
         ForeignKey("sections.id", ondelete="RESTRICT"),
         primary_key=True,
         server_default=text(CURRENT_SECTION_SQL),
+        sort_order=-100,  # first column, so it leads the primary key
     )

@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from w4r.platform.auth import Principal, Role
 from w4r.platform.database import TenantBinding
-from w4r.platform.errors import InvalidInputError, PermissionDeniedError, Problem, ProblemCode
-from w4r.platform.languages import (
-    normalize_country_code,
-    normalize_language_tag,
-    validate_time_zone,
-)
+from w4r.platform.errors import InvalidInputError, PermissionDeniedError, ProblemCode
+from w4r.platform.languages import normalize_language_tag
+from w4r.platform.validation import Problems
 from w4r.tenants.models import (
     HOST_PATTERN,
     SECTION_CODE_PATTERN,
@@ -95,56 +90,18 @@ def normalize_host(host: str, field: str = "host") -> str:
     return cleaned
 
 
-class _Problems:
-    """Collects every problem of an input, so the caller learns all of them at once."""
-
-    def __init__(self) -> None:
-        self.items: list[Problem] = []
-
-    def add(self, field: str, code: ProblemCode, message: str) -> None:
-        self.items.append(Problem(field, code, message))
-
-    def raise_any(self) -> None:
-        if self.items:
-            raise InvalidInputError(self.items)
-
-
-def _name(value: str, field: str, problems: _Problems) -> str:
-    cleaned = " ".join(value.split())
-    if any(unicodedata.category(character) == "Cc" for character in cleaned):
-        problems.add(field, ProblemCode.INVALID, "A name cannot contain control characters.")
-    elif not cleaned:
-        problems.add(field, ProblemCode.REQUIRED, "A name is required.")
-    elif len(cleaned) > MAX_NAME_LENGTH:
-        problems.add(field, ProblemCode.TOO_LONG, f"Keep the name to {MAX_NAME_LENGTH} characters.")
-    return cleaned
-
-
-def _country(value: str, problems: _Problems) -> str:
-    try:
-        return normalize_country_code(value)
-    except ValueError as error:
-        problems.add("country", ProblemCode.UNKNOWN_COUNTRY, str(error))
-        return value
-
-
-def _time_zone(value: str, problems: _Problems) -> str:
-    try:
-        return validate_time_zone(value)
-    except ValueError as error:
-        problems.add("timeZone", ProblemCode.UNKNOWN_TIME_ZONE, str(error))
-        return value
+def _name(value: str, field: str, problems: Problems) -> str:
+    return problems.required_text(value, field, max_length=MAX_NAME_LENGTH)
 
 
 def _languages(
-    languages: Sequence[str], default: str | None, problems: _Problems
+    languages: Sequence[str], default: str | None, problems: Problems
 ) -> tuple[list[str], str]:
     normalized: list[str] = []
     for tag in languages:
-        try:
-            canonical = normalize_language_tag(tag)
-        except ValueError as error:
-            problems.add("languages", ProblemCode.UNKNOWN_LANGUAGE, str(error))
+        before = len(problems.items)
+        canonical = problems.language(tag, "languages")
+        if len(problems.items) > before:
             continue
         if canonical not in normalized:
             normalized.append(canonical)
@@ -154,10 +111,9 @@ def _languages(
         problems.add("languages", ProblemCode.INVALID, f"At most {MAX_LANGUAGES} languages.")
     if default is None:
         return normalized, normalized[0] if normalized else ""
-    try:
-        default_tag = normalize_language_tag(default)
-    except ValueError as error:
-        problems.add("defaultLanguage", ProblemCode.UNKNOWN_LANGUAGE, str(error))
+    before = len(problems.items)
+    default_tag = problems.language(default, "defaultLanguage")
+    if len(problems.items) > before:
         return normalized, default
     if normalized and default_tag not in normalized:
         problems.add(
@@ -187,22 +143,22 @@ class SectionService:
         return await self._sections.hosts_by_section_ids(ids)
 
     async def create(self, draft: SectionDraft) -> Section:
-        problems = _Problems()
+        problems = Problems()
         try:
             code = normalize_section_code(draft.code)
         except InvalidInputError as error:
-            problems.items.extend(error.problems)
+            problems.collect(error)
             code = draft.code
         name = _name(draft.name, "name", problems)
-        country = _country(draft.country, problems)
+        country = problems.country(draft.country)
         languages, default_language = _languages(draft.languages, draft.default_language, problems)
-        time_zone = _time_zone(draft.time_zone, problems)
+        time_zone = problems.time_zone(draft.time_zone)
         hosts: list[str] = []
         for host in draft.hosts:
             try:
                 hosts.append(normalize_host(host, "hosts"))
             except InvalidInputError as error:
-                problems.items.extend(error.problems)
+                problems.collect(error)
         problems.raise_any()
         if await self._sections.get_by_code(code) is not None:
             raise InvalidInputError.one(
@@ -235,14 +191,14 @@ class SectionService:
         raise PermissionDeniedError(f"You may not change section {section.code!r}.")
 
     async def update(self, section: Section, changes: SectionChanges) -> Section:
-        problems = _Problems()
+        problems = Problems()
         values: dict[str, object] = {}
         if changes.name is not None:
             values["name"] = _name(changes.name, "name", problems)
         if changes.country is not None:
-            values["country"] = _country(changes.country, problems)
+            values["country"] = problems.country(changes.country)
         if changes.time_zone is not None:
-            values["time_zone"] = _time_zone(changes.time_zone, problems)
+            values["time_zone"] = problems.time_zone(changes.time_zone)
         if changes.languages is not None or changes.default_language is not None:
             languages = section.languages if changes.languages is None else changes.languages
             default = changes.default_language
@@ -310,12 +266,8 @@ class MemberService:
 
     async def add(self, draft: MemberDraft) -> SectionMember:
         self._require_section()
-        problems = _Problems()
-        try:
-            email = validate_email(draft.email, check_deliverability=False).normalized
-        except EmailNotValidError as error:
-            problems.add("email", ProblemCode.INVALID, f"{draft.email!r}: {error}")
-            email = draft.email
+        problems = Problems()
+        email = problems.email(draft.email, "email")
         display_name = _name(draft.display_name, "displayName", problems)
         problems.raise_any()
         if await self._members.email_taken(email):

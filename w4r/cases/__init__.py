@@ -1,0 +1,1 @@
+"""Cases: the global record of the people and groups a campaign writes for (IS-owned)."""
