@@ -19,12 +19,12 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from w4r.demo import DemoReport, load_demo
 from w4r.platform import bootstrap, migrations
 from w4r.platform.auth import ISSUABLE_ROLES, Role, TokenError, TokenIssuer
 from w4r.platform.database import Database, TenantBinding, create_engine, ensure_unprivileged
 from w4r.platform.errors import InvalidInputError
 from w4r.settings import Settings
-from w4r.tenants.demo import load_demo_sections
 from w4r.tenants.service import SectionDraft, SectionService, normalize_section_code
 
 T = TypeVar("T")
@@ -48,21 +48,30 @@ def _out(text: str) -> None:
     sys.stdout.flush()
 
 
-async def _with_app_session(
-    settings: Settings,
-    target: bootstrap.DatabaseTarget,
-    work: Callable[[AsyncSession], Awaitable[T]],
+async def _with_app_database(
+    target: bootstrap.DatabaseTarget, work: Callable[[Database], Awaitable[T]]
 ) -> T:
-    """Run ``work`` in one committed transaction as the app role, in the global scope."""
+    """Run ``work`` with the app role's database (never the admin's)."""
     engine = create_engine(target.app_url, pool_size=1, max_overflow=0)
     try:
         await ensure_unprivileged(engine)
-        async with Database(engine).session(TenantBinding.global_scope()) as session:
+        return await work(Database(engine))
+    finally:
+        await engine.dispose()
+
+
+async def _with_app_session(
+    target: bootstrap.DatabaseTarget, work: Callable[[AsyncSession], Awaitable[T]]
+) -> T:
+    """Run ``work`` in one committed transaction as the app role, in the global scope."""
+
+    async def in_session(database: Database) -> T:
+        async with database.session(TenantBinding.global_scope()) as session:
             result = await work(session)
             await session.commit()
             return result
-    finally:
-        await engine.dispose()
+
+    return await _with_app_database(target, in_session)
 
 
 def _run_in_app_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -71,7 +80,7 @@ def _run_in_app_session(settings: Settings, work: Callable[[AsyncSession], Await
 
     async def run() -> T:
         target = await bootstrap.prepare(settings)
-        return await _with_app_session(settings, target, work)
+        return await _with_app_session(target, work)
 
     try:
         return asyncio.run(run())
@@ -89,9 +98,8 @@ def command_serve(arguments: argparse.Namespace) -> int:
     async def prepare() -> bootstrap.DatabaseTarget:
         target = await bootstrap.prepare(settings)
         if arguments.demo:
-            created = await _with_app_session(settings, target, load_demo_sections)
-            if created:
-                _out(f"Demo sections loaded: {', '.join(created)}")
+            report = await _with_app_database(target, load_demo)
+            _out(report.describe())
         return target
 
     target = asyncio.run(prepare())
@@ -145,8 +153,12 @@ def command_migrate(arguments: argparse.Namespace) -> int:
 
 
 def command_demo(arguments: argparse.Namespace) -> int:
-    created = _run_in_app_session(_settings(arguments), load_demo_sections)
-    _out(f"Demo sections loaded: {', '.join(created)}" if created else "Demo data already there.")
+    settings = _settings(arguments)
+
+    async def run() -> DemoReport:
+        return await _with_app_database(await bootstrap.prepare(settings), load_demo)
+
+    _out(asyncio.run(run()).describe())
     return 0
 
 
@@ -256,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Migrate the database to head and serve GraphQL. Without "
         "W4R_DATABASE_URL an embedded PostgreSQL is started in the data directory.",
     )
-    serve.add_argument("--demo", action="store_true", help="load the demo sections if absent")
+    serve.add_argument("--demo", action="store_true", help="load the demo data if absent")
     serve.add_argument("--host", help="interface to bind (W4R_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to bind (W4R_PORT, default 8000)")
     _data_dir_option(serve)
@@ -276,7 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo",
         help="load the demo data",
-        description="Create the demo sections (gb, us, au, pl, fr, ca) that are absent.",
+        description="Load what is absent of the demo data: the sections gb, us, au, pl, fr "
+        "and ca, the campaigns and cases of past and present Write for Rights with their "
+        "outcomes, and official and section translations.",
     )
     _data_dir_option(demo)
     demo.set_defaults(handler=command_demo)

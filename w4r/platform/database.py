@@ -11,6 +11,7 @@ ones that begin after a commit.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
@@ -86,6 +87,52 @@ class TenantSession(Session):
 event.listen(TenantSession, "after_begin", _bind_tenant)
 
 
+class SerialSession(AsyncSession):
+    """An AsyncSession whose database calls take turns.
+
+    GraphQL resolves sibling fields concurrently and DataLoaders dispatch their batches
+    concurrently, but a session (and its one connection) can run one statement at a time:
+    SQLAlchemy refuses concurrent use. Each call that talks to the database waits for its
+    turn on a per-session lock; batching is untouched, since every batch is one statement.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._turn = asyncio.Lock()
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        async with self._turn:
+            return await super().execute(*args, **kwargs)
+
+    async def scalar(self, *args: Any, **kwargs: Any) -> Any:
+        async with self._turn:
+            return await super().scalar(*args, **kwargs)
+
+    async def scalars(self, *args: Any, **kwargs: Any) -> Any:
+        async with self._turn:
+            return await super().scalars(*args, **kwargs)
+
+    async def get(self, *args: Any, **kwargs: Any) -> Any:
+        async with self._turn:
+            return await super().get(*args, **kwargs)
+
+    async def flush(self, *args: Any, **kwargs: Any) -> None:
+        async with self._turn:
+            await super().flush(*args, **kwargs)
+
+    async def refresh(self, *args: Any, **kwargs: Any) -> None:
+        async with self._turn:
+            await super().refresh(*args, **kwargs)
+
+    async def commit(self) -> None:
+        async with self._turn:
+            await super().commit()
+
+    async def rollback(self) -> None:
+        async with self._turn:
+            await super().rollback()
+
+
 def asyncpg_url(url: str | URL) -> URL:
     """The URL with the asyncpg driver, whatever driver name it was given with."""
     parsed = make_url(url) if isinstance(url, str) else url
@@ -130,7 +177,11 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(
-            engine, expire_on_commit=False, autoflush=True, sync_session_class=TenantSession
+            engine,
+            class_=SerialSession,
+            expire_on_commit=False,
+            autoflush=True,
+            sync_session_class=TenantSession,
         )
 
     def session(self, binding: TenantBinding) -> AsyncSession:
@@ -141,7 +192,7 @@ class Database:
     def bound_to_connection(connection: AsyncConnection, binding: TenantBinding) -> AsyncSession:
         """A bound session inside ``connection``'s open transaction; its commits are
         savepoints, so the owner of the connection decides what is kept (tests)."""
-        return AsyncSession(
+        return SerialSession(
             bind=connection,
             sync_session_class=TenantSession,
             join_transaction_mode="create_savepoint",

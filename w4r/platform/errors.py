@@ -34,6 +34,8 @@ class ProblemCode(enum.StrEnum):
     UNKNOWN_COUNTRY = "UNKNOWN_COUNTRY"
     UNKNOWN_TIME_ZONE = "UNKNOWN_TIME_ZONE"
     OUT_OF_SCOPE = "OUT_OF_SCOPE"
+    OUTDATED = "OUTDATED"
+    NOT_ALLOWED = "NOT_ALLOWED"
 
 
 @dataclass(frozen=True, slots=True)

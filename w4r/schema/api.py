@@ -22,19 +22,24 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 from strawberry.utils.logging import StrawberryLogger
 
+from w4r.schema.campaigns.mutations import CampaignMutations
+from w4r.schema.campaigns.queries import CampaignQueries
+from w4r.schema.cases.mutations import CaseMutations
+from w4r.schema.cases.queries import CaseQueries
 from w4r.schema.errors import should_mask_error
 from w4r.schema.tenants.mutations import TenantMutations
 from w4r.schema.tenants.queries import TenantQueries
+from w4r.schema.translations.mutations import TranslationMutations
 from w4r.settings import Settings
 
 
 @strawberry.type
-class Query(TenantQueries):
+class Query(TenantQueries, CampaignQueries, CaseQueries):
     pass
 
 
 @strawberry.type
-class Mutation(TenantMutations):
+class Mutation(TenantMutations, CampaignMutations, CaseMutations, TranslationMutations):
     pass
 
 

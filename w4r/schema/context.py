@@ -13,6 +13,8 @@ from starlette.responses import Response
 
 from w4r.platform.auth import Principal
 from w4r.platform.database import TenantBinding, UnitOfWork
+from w4r.platform.negotiation import accepted_languages
+from w4r.schema.cases.loaders import CaseLoaders
 from w4r.schema.tenants.loaders import TenantLoaders
 from w4r.tenants.registry import SectionRef, SectionRegistry
 
@@ -37,6 +39,20 @@ class Context:
     @cached_property
     def tenant_loaders(self) -> TenantLoaders:
         return TenantLoaders(self.session)
+
+    @cached_property
+    def case_loaders(self) -> CaseLoaders:
+        return CaseLoaders(self.session)
+
+    @cached_property
+    def accepted_languages(self) -> list[str]:
+        """The request's Accept-Language tags, best first (invalid entries skipped)."""
+        return accepted_languages(self.request.headers.get("accept-language"))
+
+    @property
+    def can_see_drafts(self) -> bool:
+        """Drafts (campaigns, cases) are for International Secretariat staff only."""
+        return self.principal.is_international_secretariat
 
 
 Info: TypeAlias = strawberry.Info[Context, None]

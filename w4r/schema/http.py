@@ -36,6 +36,7 @@ from w4r.platform.auth import (
 )
 from w4r.platform.database import Database, TenantBinding
 from w4r.platform.errors import SectionResolutionError, W4RError
+from w4r.platform.negotiation import parse_quality_list
 from w4r.schema.context import Context
 from w4r.tenants.registry import SectionRegistry
 from w4r.tenants.resolution import SECTION_HEADER, RequestHints, host_name, resolve_section
@@ -61,30 +62,15 @@ class OperationNeedsPostError(HTTPException):
 
 
 def negotiate_media_type(accept: str | None) -> str:
-    """The response media type for an ``Accept`` header (RFC 9110 q-values honoured)."""
+    """The response media type for an ``Accept`` header (q-values honoured; on a tie the
+    type the client listed first)."""
     if accept is None or not accept.strip():
         return GRAPHQL_RESPONSE_JSON
-    best: tuple[float, int, str] | None = None
-    for position, item in enumerate(accept.split(",")):
-        media_range, *parameters = (part.strip() for part in item.split(";"))
-        quality = 1.0
-        for parameter in parameters:
-            name, _, value = parameter.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
+    for media_range, _ in parse_quality_list(accept):
         chosen = _ACCEPTABLE.get(media_range.lower())
-        if chosen is None or quality <= 0:
-            continue
-        # Prefer higher q; on a tie the more specific type as the client listed it first.
-        rank = (quality, -position, chosen)
-        if best is None or rank[:2] > best[:2]:
-            best = rank
-    if best is None:
-        raise NotAcceptableError(accept)
-    return best[2]
+        if chosen is not None:
+            return chosen
+    raise NotAcceptableError(accept)
 
 
 def error_body(message: str, code: str) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""The in-process copy of the section registry that request routing reads.
+"""The in-process copy of the section registry that request routing reads (with each
+section's languages, which the language negotiation of every request needs).
 
 Resolving a request's section must not cost a database round trip, so each replica keeps a
 snapshot of every section's id, code and hosts, reloaded when older than ``ttl_seconds``
@@ -25,6 +26,8 @@ class SectionRef:
     id: UUID
     code: str
     hosts: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    default_language: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +37,16 @@ class RegistrySnapshot:
 
     @classmethod
     def from_rows(cls, rows: list[RegistryRow]) -> RegistrySnapshot:
-        refs = [SectionRef(id=row.id, code=row.code, hosts=row.hosts) for row in rows]
+        refs = [
+            SectionRef(
+                id=row.id,
+                code=row.code,
+                hosts=row.hosts,
+                languages=row.languages,
+                default_language=row.default_language,
+            )
+            for row in rows
+        ]
         return cls(
             by_code=MappingProxyType({ref.code: ref for ref in refs}),
             by_host=MappingProxyType({host: ref for ref in refs for host in ref.hosts}),

@@ -19,6 +19,8 @@ class RegistryRow:
     id: UUID
     code: str
     hosts: tuple[str, ...]
+    languages: tuple[str, ...] = ()
+    default_language: str = ""
 
 
 class SectionRepository:
@@ -85,13 +87,21 @@ class SectionRepository:
                 Section.id,
                 Section.code,
                 func.array_remove(func.array_agg(SectionHost.host), None),
+                Section.languages,
+                Section.default_language,
             )
             .outerjoin(SectionHost, SectionHost.section_id == Section.id)
-            .group_by(Section.id, Section.code)
+            .group_by(Section.id)
         )
         return [
-            RegistryRow(id=section_id, code=code, hosts=tuple(sorted(hosts)))
-            for section_id, code, hosts in result
+            RegistryRow(
+                id=section_id,
+                code=code,
+                hosts=tuple(sorted(hosts)),
+                languages=tuple(languages),
+                default_language=default_language,
+            )
+            for section_id, code, hosts, languages, default_language in result
         ]
 
 

@@ -1,0 +1,1 @@
+"""GraphQL for campaigns and sections' participation (mirrors w4r/campaigns)."""

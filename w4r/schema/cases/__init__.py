@@ -1,0 +1,1 @@
+"""GraphQL for cases (mirrors w4r/cases)."""

@@ -1,0 +1,99 @@
+"""Per-request loaders for cases, their texts and campaigns, named for what they return and
+their key. Each batches one SQL statement per field, whatever the number of cases."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.dataloader import DataLoader
+
+from w4r.campaigns.models import Campaign, SectionCampaign
+from w4r.campaigns.repository import SectionCampaignRepository
+from w4r.cases.models import AppealTarget, Case, CaseOutcome, SolidarityRecipient
+from w4r.cases.repository import CaseRepository
+from w4r.translations.models import CaseText, SectionCaseTranslation
+from w4r.translations.repository import TextRepository
+
+
+class CaseLoaders:
+    def __init__(self, session: AsyncSession) -> None:
+        self._cases = CaseRepository(session)
+        self._texts = TextRepository(session)
+        self._participation = SectionCampaignRepository(session)
+        self.cases_by_id: DataLoader[UUID, Case | None] = DataLoader(self._cases_by_id)
+        self.campaigns_by_case_id: DataLoader[UUID, list[Campaign]] = DataLoader(
+            self._by_case(self._cases.campaigns_by_case_ids)
+        )
+        self.appeal_targets_by_case_id: DataLoader[UUID, list[AppealTarget]] = DataLoader(
+            self._by_case(self._cases.targets_by_case_ids)
+        )
+        self.solidarity_recipients_by_case_id: DataLoader[UUID, list[SolidarityRecipient]] = (
+            DataLoader(self._by_case(self._cases.recipients_by_case_ids))
+        )
+        self.outcomes_by_case_id: DataLoader[UUID, list[CaseOutcome]] = DataLoader(
+            self._by_case(self._cases.outcomes_by_case_ids)
+        )
+        self.published_is_texts_by_case_id: DataLoader[UUID, list[CaseText]] = DataLoader(
+            self._by_case(self._published_is_texts)
+        )
+        self.is_texts_by_case_id: DataLoader[UUID, list[CaseText]] = DataLoader(
+            self._by_case(self._all_is_texts)
+        )
+        self.published_section_translations_by_case_id: DataLoader[
+            UUID, list[SectionCaseTranslation]
+        ] = DataLoader(self._by_case(self._published_section_translations))
+        self.section_translations_by_case_id: DataLoader[UUID, list[SectionCaseTranslation]] = (
+            DataLoader(self._by_case(self._all_section_translations))
+        )
+        self.source_snapshot_by_case_revision: DataLoader[
+            tuple[UUID, int], dict[str, Any] | None
+        ] = DataLoader(self._snapshots)
+        self.section_campaign_by_campaign_id: DataLoader[UUID, SectionCampaign | None] = DataLoader(
+            self._section_campaigns
+        )
+        self.featured_case_ids_by_campaign_id: DataLoader[UUID, list[UUID]] = DataLoader(
+            self._featured
+        )
+
+    @staticmethod
+    def _by_case(load: Any) -> Any:
+        async def batch(ids: Sequence[UUID]) -> list[Any]:
+            grouped = await load(ids)
+            return [grouped[case_id] for case_id in ids]
+
+        return batch
+
+    async def _cases_by_id(self, ids: Sequence[UUID]) -> list[Case | None]:
+        cases = await self._cases.by_ids(ids)
+        return [cases.get(case_id) for case_id in ids]
+
+    async def _published_is_texts(self, ids: Sequence[UUID]) -> dict[UUID, list[CaseText]]:
+        return await self._texts.is_texts_by_case_ids(ids, published_only=True)
+
+    async def _all_is_texts(self, ids: Sequence[UUID]) -> dict[UUID, list[CaseText]]:
+        return await self._texts.is_texts_by_case_ids(ids, published_only=False)
+
+    async def _published_section_translations(
+        self, ids: Sequence[UUID]
+    ) -> dict[UUID, list[SectionCaseTranslation]]:
+        return await self._texts.section_translations_by_case_ids(ids, published_only=True)
+
+    async def _all_section_translations(
+        self, ids: Sequence[UUID]
+    ) -> dict[UUID, list[SectionCaseTranslation]]:
+        return await self._texts.section_translations_by_case_ids(ids, published_only=False)
+
+    async def _snapshots(self, keys: Sequence[tuple[UUID, int]]) -> list[dict[str, Any] | None]:
+        snapshots = await self._texts.revisions(keys)
+        return [snapshots.get(key) for key in keys]
+
+    async def _section_campaigns(self, ids: Sequence[UUID]) -> list[SectionCampaign | None]:
+        found = await self._participation.by_campaign_ids(ids)
+        return [found.get(campaign_id) for campaign_id in ids]
+
+    async def _featured(self, ids: Sequence[UUID]) -> list[list[UUID]]:
+        featured = await self._participation.featured_case_ids(ids)
+        return [featured[campaign_id] for campaign_id in ids]

@@ -1,0 +1,245 @@
+"""GraphQL types of the case record."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from uuid import UUID
+
+import strawberry
+
+from w4r.campaigns.models import CampaignStatus
+from w4r.cases.models import (
+    AppealTarget,
+    Case,
+    CaseOutcome,
+    CaseStatus,
+    DatePrecision,
+    OutcomeKind,
+    SolidarityRecipient,
+    SubjectKind,
+    Theme,
+)
+from w4r.platform.auth import Role
+from w4r.platform.languages import normalize_language_tag
+from w4r.schema.campaigns.types import CampaignNode
+from w4r.schema.context import Info
+from w4r.schema.errors import bad_user_input
+from w4r.schema.permissions import allow
+from w4r.schema.translations.types import (
+    CaseTranslationNode,
+    ServedCaseText,
+    translation_node,
+)
+from w4r.translations.fallback import TextOrigin, resolve
+from w4r.translations.models import CaseText
+from w4r.translations.service import Translation
+
+CaseStatusEnum = strawberry.enum(CaseStatus, name="CaseStatus")
+SubjectKindEnum = strawberry.enum(SubjectKind, name="SubjectKind")
+ThemeEnum = strawberry.enum(Theme, name="Theme")
+OutcomeKindEnum = strawberry.enum(OutcomeKind, name="OutcomeKind")
+DatePrecisionEnum = strawberry.enum(DatePrecision, name="DatePrecision")
+
+
+def visible(case: Case, info: Info) -> bool:
+    """Drafts are for International Secretariat staff only."""
+    return case.status is CaseStatus.PUBLISHED or info.context.can_see_drafts
+
+
+@strawberry.type(name="AppealTarget", description="An authority to write to.")
+class AppealTargetNode:
+    name: str
+    title: str | None
+    organisation: str | None
+    postal_address: str | None
+    email: str | None
+    salutation: str | None
+    letter_language: str | None = strawberry.field(
+        description="The language a letter to this target should be written in (BCP 47)."
+    )
+
+    @classmethod
+    def from_model(cls, target: AppealTarget) -> AppealTargetNode:
+        return cls(
+            name=target.name,
+            title=target.title,
+            organisation=target.organisation,
+            postal_address=target.postal_address,
+            email=target.email,
+            salutation=target.salutation,
+            letter_language=target.letter_language,
+        )
+
+
+@strawberry.type(name="SolidarityRecipient", description="Who receives cards of support.")
+class SolidarityRecipientNode:
+    name: str
+    postal_address: str | None
+    guidance: str | None
+
+    @classmethod
+    def from_model(cls, recipient: SolidarityRecipient) -> SolidarityRecipientNode:
+        return cls(
+            name=recipient.name,
+            postal_address=recipient.postal_address,
+            guidance=recipient.guidance,
+        )
+
+
+@strawberry.type(name="CaseOutcome", description="A step in the case's outcomes timeline.")
+class CaseOutcomeNode:
+    id: UUID
+    occurred_on: date = strawberry.field(
+        description="The date; only as precise as datePrecision (the 1st of a month or year)."
+    )
+    date_precision: DatePrecisionEnum  # type: ignore[valid-type]
+    kind: OutcomeKindEnum  # type: ignore[valid-type]
+    description: str = strawberry.field(description="In the case's source language.")
+
+    @classmethod
+    def from_model(cls, outcome: CaseOutcome) -> CaseOutcomeNode:
+        return cls(
+            id=outcome.id,
+            occurred_on=outcome.occurred_on,
+            date_precision=outcome.date_precision,
+            kind=outcome.kind,
+            description=outcome.description,
+        )
+
+
+@strawberry.type(name="CaseImage")
+class CaseImage:
+    url: str
+    credit: str | None
+
+
+@strawberry.type(name="Case", description="A person or group the campaign writes for.")
+class CaseNode:
+    id: UUID
+    slug: str
+    subject_kind: SubjectKindEnum  # type: ignore[valid-type]
+    subject_name: str = strawberry.field(description="The person or the group.")
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2.")
+    themes: list[ThemeEnum]  # type: ignore[valid-type]
+    source_language: str
+    source_revision: int = strawberry.field(
+        description="Goes up each time the IS changes the source text."
+    )
+    status: CaseStatusEnum  # type: ignore[valid-type]
+    published_at: datetime | None
+    image: CaseImage | None
+    _model: strawberry.Private[Case]
+
+    @classmethod
+    def from_model(cls, case: Case) -> CaseNode:
+        return cls(
+            id=case.id,
+            slug=case.slug,
+            subject_kind=case.subject_kind,
+            subject_name=case.subject_name,
+            country=case.country,
+            themes=[Theme(theme) for theme in case.themes],
+            source_language=case.source_language,
+            source_revision=case.source_revision,
+            status=case.status,
+            published_at=case.published_at,
+            image=None
+            if case.image_url is None
+            else CaseImage(url=case.image_url, credit=case.image_credit),
+            _model=case,
+        )
+
+    @strawberry.field(description="The campaigns the case featured in, oldest first.")
+    async def campaigns(self, info: Info) -> list[CampaignNode]:
+        campaigns = await info.context.case_loaders.campaigns_by_case_id.load(self.id)
+        return [
+            CampaignNode.from_model(campaign)
+            for campaign in campaigns
+            if campaign.status is not CampaignStatus.DRAFT or info.context.can_see_drafts
+        ]
+
+    @strawberry.field
+    async def appeal_targets(self, info: Info) -> list[AppealTargetNode]:
+        targets = await info.context.case_loaders.appeal_targets_by_case_id.load(self.id)
+        return [AppealTargetNode.from_model(target) for target in targets]
+
+    @strawberry.field
+    async def solidarity_recipients(self, info: Info) -> list[SolidarityRecipientNode]:
+        loader = info.context.case_loaders.solidarity_recipients_by_case_id
+        return [SolidarityRecipientNode.from_model(item) for item in await loader.load(self.id)]
+
+    @strawberry.field(description="The outcomes timeline, oldest first.")
+    async def outcomes(self, info: Info) -> list[CaseOutcomeNode]:
+        outcomes = await info.context.case_loaders.outcomes_by_case_id.load(self.id)
+        return [CaseOutcomeNode.from_model(outcome) for outcome in outcomes]
+
+    @strawberry.field(
+        description="The case's text in one language, with fallbacks: the section's "
+        "translation, the IS translation, the parent language (fr-CA -> fr), then the IS "
+        "source. The language is the argument, else the request's Accept-Language, else the "
+        "section's default language."
+    )
+    async def text(self, info: Info, language: str | None = None) -> ServedCaseText:
+        context = info.context
+        if language is not None:
+            try:
+                requested = [normalize_language_tag(language)]
+            except ValueError as error:
+                raise bad_user_input(str(error)) from error
+        elif context.accepted_languages:
+            requested = context.accepted_languages
+        elif context.section is not None and context.section.default_language:
+            requested = [context.section.default_language]
+        else:
+            requested = []
+        loaders = context.case_loaders
+        is_texts: dict[str, Translation] = {
+            text.language: text
+            for text in await loaders.published_is_texts_by_case_id.load(self.id)
+        }
+        section_texts: dict[str, Translation] = (
+            {
+                text.language: text
+                for text in await loaders.published_section_translations_by_case_id.load(self.id)
+            }
+            if context.section is not None
+            else {}
+        )
+        source = is_texts[self.source_language]
+        served = resolve(
+            requested,
+            section_texts=section_texts,
+            is_texts=is_texts,
+            source=source,
+            source_language=self.source_language,
+        )
+        return ServedCaseText.from_served(served, self._model)
+
+    @strawberry.field(
+        description="Every language of the case for admins: the IS source and official "
+        "translations and, at a section's endpoint, the section's translations, with each of "
+        "the section's languages that has none listed as MISSING.",
+        extensions=allow(Role.IS_ADMIN, Role.IS_ANALYST, Role.SECTION_ADMIN, Role.SECTION_EDITOR),
+    )
+    async def translations(self, info: Info) -> list[CaseTranslationNode]:
+        loaders = info.context.case_loaders
+        is_texts: list[CaseText] = await loaders.is_texts_by_case_id.load(self.id)
+        source = next(text for text in is_texts if text.is_source)
+        nodes = [translation_node(text, self._model, source) for text in is_texts]
+        section = info.context.section
+        if section is not None:
+            own = await loaders.section_translations_by_case_id.load(self.id)
+            nodes.extend(translation_node(text, self._model, source) for text in own)
+            translated = {text.language for text in own}
+            nodes.extend(
+                CaseTranslationNode.build(None, language, TextOrigin.SECTION, self._model, source)
+                for language in section.languages
+                if language not in translated
+            )
+        return nodes
+
+    @strawberry.field(
+        description="Notes for IS staff only.", extensions=allow(Role.IS_ADMIN, Role.IS_ANALYST)
+    )
+    def internal_notes(self) -> str | None:
+        return self._model.internal_notes

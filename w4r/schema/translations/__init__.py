@@ -1,0 +1,1 @@
+"""GraphQL for case texts and translations (mirrors w4r/translations)."""
