@@ -144,7 +144,13 @@ class SectionCampaignService:
             raise InvalidInputError.one(
                 "year", ProblemCode.NOT_FOUND, f"There is no {draft.year} campaign."
             )
-        if (
+        if (draft.starts_on is None) != (draft.ends_on is None):
+            problems.add(
+                "endsOn",
+                ProblemCode.REQUIRED,
+                "Give both ends of the section's window, or neither.",
+            )
+        elif (
             draft.starts_on is not None
             and draft.ends_on is not None
             and draft.ends_on < draft.starts_on

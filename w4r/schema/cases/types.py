@@ -30,7 +30,7 @@ from w4r.schema.translations.types import (
     ServedCaseText,
     translation_node,
 )
-from w4r.translations.fallback import TextOrigin, resolve
+from w4r.translations.fallback import TextOrigin, language_chain, resolve
 from w4r.translations.models import CaseText
 from w4r.translations.service import Translation
 
@@ -230,11 +230,13 @@ class CaseNode:
         if section is not None:
             own = await loaders.section_translations_by_case_id.load(self.id)
             nodes.extend(translation_node(text, self._model, source) for text in own)
-            translated = {text.language for text in own}
+            # A language is missing when a reader asking for it would get another language:
+            # the section has no translation and no IS text covers it or a parent of it.
+            covered = {text.language for text in own} | {text.language for text in is_texts}
             nodes.extend(
                 CaseTranslationNode.build(None, language, TextOrigin.SECTION, self._model, source)
                 for language in section.languages
-                if language not in translated
+                if not covered & set(language_chain(language))
             )
         return nodes
 
