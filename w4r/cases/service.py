@@ -265,9 +265,19 @@ class CaseService:
         if campaigns is not None:
             current = await self._cases.campaign_ids(case.id)
             wanted = [campaign.id for campaign in campaigns]
-            await self._cases.unlink_campaigns(
-                case.id, [campaign_id for campaign_id in current if campaign_id not in wanted]
-            )
+            try:
+                await self._cases.unlink_campaigns(
+                    case.id, [campaign_id for campaign_id in current if campaign_id not in wanted]
+                )
+            except IntegrityError as error:
+                # Sections' featured lists are hidden from the global scope by RLS; their
+                # foreign key is what tells that a section features the case there.
+                raise InvalidInputError.one(
+                    "campaignYears",
+                    ProblemCode.NOT_ALLOWED,
+                    "A section features this case in a campaign being removed; sections must "
+                    "stop featuring it first.",
+                ) from error
             await self._cases.link_campaigns(
                 case.id, [campaign_id for campaign_id in wanted if campaign_id not in current]
             )

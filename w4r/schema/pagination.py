@@ -67,6 +67,16 @@ def decode_cursor(kind: str, cursor: str, arity: int) -> list[str]:
     return decoded[1:]
 
 
+def cursor_integer(value: str, *, minimum: int, maximum: int) -> int:
+    """An integer part of a cursor key: ASCII digits within bounds, else a bad cursor."""
+    if not (value.isascii() and value.isdigit()) or len(value) > len(str(maximum)):
+        raise invalid_cursor()
+    number = int(value)
+    if not minimum <= number <= maximum:
+        raise invalid_cursor()
+    return number
+
+
 def page_size(first: int | None) -> int:
     if first is None:
         return DEFAULT_PAGE_SIZE

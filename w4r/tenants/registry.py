@@ -59,18 +59,18 @@ Loader = Callable[[], Awaitable[list[RegistryRow]]]
 class SectionRegistry:
     def __init__(self, load: Loader, *, ttl_seconds: float) -> None:
         self._load = load
-        self._ttl = ttl_seconds
+        self.ttl_seconds = ttl_seconds
         self._snapshot: RegistrySnapshot | None = None
         self._loaded_at = 0.0
         self._lock = asyncio.Lock()
 
     async def snapshot(self) -> RegistrySnapshot:
         snapshot = self._snapshot
-        if snapshot is not None and time.monotonic() - self._loaded_at < self._ttl:
+        if snapshot is not None and time.monotonic() - self._loaded_at < self.ttl_seconds:
             return snapshot
         async with self._lock:
             # Another request may have reloaded while this one waited for the lock.
-            if self._snapshot is not None and time.monotonic() - self._loaded_at < self._ttl:
+            if self._snapshot is not None and time.monotonic() - self._loaded_at < self.ttl_seconds:
                 return self._snapshot
             started = time.monotonic()
             self._snapshot = RegistrySnapshot.from_rows(await self._load())

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import strawberry
 
-from w4r.campaigns.service import CampaignService
+from w4r.campaigns.service import MAX_YEAR, MIN_YEAR, CampaignService
 from w4r.schema.campaigns.types import CampaignNode
 from w4r.schema.context import Info
 from w4r.schema.pagination import (
     Connection,
     build_connection,
+    cursor_integer,
     decode_cursor,
-    invalid_cursor,
     page_size,
 )
 
@@ -34,9 +34,7 @@ class CampaignQueries:
         before_year = None
         if after is not None:
             (raw_year,) = decode_cursor(CAMPAIGN_CURSOR, after, 1)
-            if not raw_year.isdigit():
-                raise invalid_cursor()
-            before_year = int(raw_year)
+            before_year = cursor_integer(raw_year, minimum=MIN_YEAR, maximum=MAX_YEAR)
         campaigns = await CampaignService(info.context.session).page(
             include_drafts=info.context.can_see_drafts, before_year=before_year, limit=limit + 1
         )

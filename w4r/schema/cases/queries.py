@@ -18,8 +18,8 @@ from w4r.schema.errors import bad_user_input
 from w4r.schema.pagination import (
     Connection,
     build_connection,
+    cursor_integer,
     decode_cursor,
-    invalid_cursor,
     page_size,
 )
 
@@ -49,9 +49,7 @@ def _after(after: str | None, *, by_campaign: bool) -> tuple[int, str] | str | N
         return None
     if by_campaign:
         position, slug = decode_cursor(CAMPAIGN_CASE_CURSOR, after, 2)
-        if not position.isdigit():
-            raise invalid_cursor()
-        return int(position), slug
+        return cursor_integer(position, minimum=0, maximum=2**31 - 1), slug
     return decode_cursor(CASE_CURSOR, after, 1)[0]
 
 
