@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from w4r.platform.database import APP_ROLE, OWNER_ROLE
 from w4r.platform.migrations import target_metadata, upgrade_sql
 from w4r.platform.models import TenantOwned
-from w4r.platform.tenancy import GLOBAL_TABLES_WITH_SECTION_ID
+from w4r.platform.tenancy import AGGREGATE_TABLES, GLOBAL_TABLES_WITH_SECTION_ID
 
 TABLES_WITH_SECTION_ID = """
 select c.relname
@@ -117,7 +117,9 @@ async def test_every_tenant_table_has_row_level_security_enabled_and_forced(
     owner_engine: AsyncEngine,
 ) -> None:
     flags = await rows(owner_engine, RLS_FLAGS, tables=TENANT_TABLES)
-    assert flags == [(table, True, True, 1) for table in TENANT_TABLES]
+    assert flags == [
+        (table, True, True, 2 if table in AGGREGATE_TABLES else 1) for table in TENANT_TABLES
+    ]
 
 
 async def test_every_tenant_policy_compares_section_id_with_the_transaction_setting(
@@ -127,8 +129,16 @@ async def test_every_tenant_policy_compares_section_id_with_the_transaction_sett
     expected = (
         "(section_id = (NULLIF(current_setting('w4r.section_id'::text, true), ''::text))::uuid)"
     )
-    # '*' = every command; permissive; the same predicate for reading and for writing.
-    assert policies == [(table, "*", True, expected, expected) for table in TENANT_TABLES]
+    global_read = "(current_setting('w4r.scope'::text, true) = 'global'::text)"
+    # '*' = every command; permissive; the same predicate for reading and for writing. Only
+    # the declared aggregate tables (counts, no personal data) add a read-only policy for the
+    # global scope ('r' = SELECT).
+    wanted = []
+    for table in TENANT_TABLES:
+        wanted.append((table, "*", True, expected, expected))
+        if table in AGGREGATE_TABLES:
+            wanted.append((table, "r", True, global_read, None))
+    assert sorted(policies, key=str) == sorted(wanted, key=str)
 
 
 GLOBAL_TABLES = {"sections", "campaigns", "cases", "case_campaigns"}

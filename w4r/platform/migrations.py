@@ -23,6 +23,8 @@ MODEL_MODULES = (
     "w4r.campaigns.models",
     "w4r.cases.models",
     "w4r.translations.models",
+    "w4r.actions.models",
+    "w4r.totals.models",
 )
 """Every module that declares tables; imported so the metadata is complete."""
 

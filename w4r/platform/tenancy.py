@@ -18,6 +18,21 @@ GLOBAL_TABLES_WITH_SECTION_ID: Final = frozenset({"section_hosts"})
 is bound to a section: the host registry is how a request finds its section."""
 
 
+AGGREGATE_TABLES: Final = frozenset({"action_rollups"})
+"""Tenant-owned tables of counts only (no personal data) that the global (IS) scope may read:
+the one exception to "the IS sees no tenant rows". A table with personal data never joins."""
+
+GLOBAL_SCOPE_SQL: Final = "current_setting('w4r.scope', true) = 'global'"
+
+
+def aggregate_isolation_ddl(table: str) -> list[str]:
+    """Tenant isolation plus a read-only policy for the global scope (aggregate tables)."""
+    return [
+        *tenant_isolation_ddl(table),
+        f"CREATE POLICY global_read ON {table} FOR SELECT USING ({GLOBAL_SCOPE_SQL})",
+    ]
+
+
 def tenant_isolation_ddl(table: str) -> list[str]:
     """Statements that put ``table`` under section isolation. Stable: migrations call it."""
     predicate = f"section_id = {CURRENT_SECTION_SQL}"

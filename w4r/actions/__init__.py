@@ -1,0 +1,1 @@
+"""The action ledger: recording, importing and tallying actions, exactly once."""
