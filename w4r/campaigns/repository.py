@@ -17,6 +17,9 @@ class CampaignRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
+    async def get(self, campaign_id: UUID) -> Campaign | None:
+        return await self._session.get(Campaign, campaign_id)
+
     async def get_by_year(self, year: int) -> Campaign | None:
         result = await self._session.execute(select(Campaign).where(Campaign.year == year))
         return result.scalar_one_or_none()

@@ -184,9 +184,14 @@ class Database:
             sync_session_class=TenantSession,
         )
 
-    def session(self, binding: TenantBinding) -> AsyncSession:
+    def session(
+        self, binding: TenantBinding, *, isolation_level: str | None = None
+    ) -> AsyncSession:
         """A new session whose every transaction is bound to ``binding``."""
-        return self._sessions(info={"tenant": binding})
+        if isolation_level is None:
+            return self._sessions(info={"tenant": binding})
+        bind = self.engine.execution_options(isolation_level=isolation_level)
+        return self._sessions(info={"tenant": binding}, bind=bind)
 
     @staticmethod
     def bound_to_connection(connection: AsyncConnection, binding: TenantBinding) -> AsyncSession:
@@ -270,6 +275,16 @@ async def describe_role(engine: AsyncEngine) -> dict[str, Any]:
             )
         ).one()
     return dict(row._mapping)
+
+
+async def rebind(session: AsyncSession, binding: TenantBinding) -> None:
+    """Bind the session's current transaction (and its next ones) to another scope.
+
+    For maintenance work that must visit every section inside one snapshot (reconciling
+    totals); request code never calls it."""
+    session.info["tenant"] = binding
+    section = "" if binding.section_id is None else str(binding.section_id)
+    await session.execute(_BIND_SQL, {"section_id": section, "scope": binding.scope})
 
 
 class PrivilegedRoleError(RuntimeError):

@@ -36,6 +36,9 @@ class ProblemCode(enum.StrEnum):
     OUT_OF_SCOPE = "OUT_OF_SCOPE"
     OUTDATED = "OUTDATED"
     NOT_ALLOWED = "NOT_ALLOWED"
+    OUTSIDE_WINDOW = "OUTSIDE_WINDOW"
+    IN_PROGRESS = "IN_PROGRESS"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
 
 
 @dataclass(frozen=True, slots=True)

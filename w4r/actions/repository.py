@@ -1,0 +1,269 @@
+"""All SQL of the ledger: actions, idempotency keys, import batches, tallies, and the rollup
+and notification writes that go with every ledger write."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select, text, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from w4r.actions.models import Action, IdempotencyKey, Tally, TallyLine
+from w4r.totals.models import ROLLUP_SLOTS
+
+NOTIFY_CHANNEL = "w4r_totals"
+
+
+@dataclass(frozen=True, slots=True)
+class RollupKey:
+    campaign_id: UUID
+    case_id: UUID
+    action_type: str
+    channel: str
+    verification: str
+    day: date
+
+
+@dataclass(frozen=True, slots=True)
+class StoredKey:
+    operation: str
+    request_hash: str
+    result_id: UUID
+
+
+_ACTION_COLUMNS = (
+    "id",
+    "campaign_id",
+    "case_id",
+    "action_type",
+    "channel",
+    "quantity",
+    "occurred_at",
+    "verification",
+    "reporter_kind",
+    "reporter_ref",
+    "method",
+    "client_id",
+    "import_batch_id",
+    "tally_id",
+)
+_ACTION_TYPES = {
+    "id": "uuid",
+    "campaign_id": "uuid",
+    "case_id": "uuid",
+    "action_type": "text",
+    "channel": "text",
+    "quantity": "integer",
+    "occurred_at": "timestamptz",
+    "verification": "text",
+    "reporter_kind": "text",
+    "reporter_ref": "text",
+    "method": "text",
+    "client_id": "text",
+    "import_batch_id": "uuid",
+    "tally_id": "uuid",
+}
+
+# One statement for any number of rows: arrays unnested server-side (section_id defaults
+# to the bound section, and row-level security checks it).
+_INSERT_ACTIONS = text(
+    f"INSERT INTO actions ({', '.join(_ACTION_COLUMNS)}) SELECT * FROM unnest("
+    + ", ".join(f"CAST(:{column} AS {_ACTION_TYPES[column]}[])" for column in _ACTION_COLUMNS)
+    + ")"
+)
+
+_INSERT_KEYS = text(
+    "INSERT INTO idempotency_keys (client_id, key, operation, request_hash, result_id) "
+    "SELECT :client_id, k, :operation, h, r FROM unnest("
+    "CAST(:keys AS text[]), CAST(:hashes AS text[]), CAST(:results AS uuid[])) AS t(k, h, r) "
+    "ON CONFLICT DO NOTHING RETURNING key"
+)
+
+_ROLLUP_VALUES = (
+    "SELECT * FROM unnest(CAST(:campaign_ids AS uuid[]), CAST(:case_ids AS uuid[]), "
+    "CAST(:action_types AS text[]), CAST(:channels AS text[]), CAST(:verifications AS text[]), "
+    "CAST(:days AS date[]), CAST(:slots AS smallint[]), CAST(:quantities AS bigint[]), "
+    "CAST(:counts AS bigint[]))"
+)
+_ROLLUP_COLUMNS = (
+    "campaign_id, case_id, action_type, channel, verification, day, slot, quantity, rows"
+)
+
+
+def _upsert_rollups(table: str, key_columns: str) -> Any:
+    return text(
+        f"INSERT INTO {table} ({_ROLLUP_COLUMNS}) {_ROLLUP_VALUES} "
+        f"ON CONFLICT ({key_columns}) DO UPDATE SET "
+        f"quantity = {table}.quantity + EXCLUDED.quantity, rows = {table}.rows + EXCLUDED.rows"
+    )
+
+
+_KEY = "campaign_id, case_id, action_type, channel, verification, day, slot"
+_UPSERT_SECTION_ROLLUPS = _upsert_rollups("action_rollups", "section_id, " + _KEY)
+_UPSERT_CASE_ROLLUPS = _upsert_rollups("case_rollups", _KEY)
+
+
+class LedgerRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def try_lock_key(self, client_id: str, key: str) -> bool:
+        """Take the transaction-scoped lock of one idempotency key, without waiting."""
+        result = await self._session.execute(
+            text(
+                "SELECT pg_try_advisory_xact_lock(hashtextextended("
+                "current_setting('w4r.section_id', true) || '/' || :client || '/' || :key, 0))"
+            ),
+            {"client": client_id, "key": key},
+        )
+        return bool(result.scalar_one())
+
+    async def stored_keys(self, client_id: str, keys: Sequence[str]) -> dict[str, StoredKey]:
+        result = await self._session.execute(
+            select(
+                IdempotencyKey.key,
+                IdempotencyKey.operation,
+                IdempotencyKey.request_hash,
+                IdempotencyKey.result_id,
+            ).where(IdempotencyKey.client_id == client_id, IdempotencyKey.key.in_(keys))
+        )
+        return {
+            key: StoredKey(operation, request_hash, result_id)
+            for key, operation, request_hash, result_id in result
+        }
+
+    async def claim_keys(
+        self,
+        client_id: str,
+        operation: str,
+        keys: Sequence[str],
+        hashes: Sequence[str],
+        results: Sequence[UUID],
+    ) -> int:
+        """Insert the keys; return how many were new (a smaller number means another
+        transaction claimed some of them first)."""
+        result = await self._session.execute(
+            _INSERT_KEYS,
+            {
+                "client_id": client_id,
+                "operation": operation,
+                "keys": list(keys),
+                "hashes": list(hashes),
+                "results": list(results),
+            },
+        )
+        return len(result.all())
+
+    async def insert_actions(self, rows: Sequence[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        await self._session.execute(
+            _INSERT_ACTIONS,
+            {column: [row.get(column) for row in rows] for column in _ACTION_COLUMNS},
+        )
+
+    async def actions(self, ids: Sequence[UUID]) -> dict[UUID, Action]:
+        result = await self._session.execute(select(Action).where(Action.id.in_(ids)))
+        return {action.id: action for action in result.scalars()}
+
+    async def add_rollups(self, cells: dict[RollupKey, tuple[int, int]]) -> None:
+        """Add (quantity, rows) to each cell, in the section's rollups and the global case
+        rollups; each cell goes to one random slot. Cells are written in a fixed order so
+        concurrent writers take row locks in the same order (no deadlock)."""
+        if not cells:
+            return
+        ordered = sorted(cells.items(), key=lambda item: _sort_key(item[0]))
+        parameters = {
+            "campaign_ids": [key.campaign_id for key, _ in ordered],
+            "case_ids": [key.case_id for key, _ in ordered],
+            "action_types": [key.action_type for key, _ in ordered],
+            "channels": [key.channel for key, _ in ordered],
+            "verifications": [key.verification for key, _ in ordered],
+            "days": [key.day for key, _ in ordered],
+            "slots": [random.randrange(ROLLUP_SLOTS) for _ in ordered],
+            "quantities": [quantity for _, (quantity, _) in ordered],
+            "counts": [count for _, (_, count) in ordered],
+        }
+        await self._session.execute(_UPSERT_SECTION_ROLLUPS, parameters)
+        await self._session.execute(_UPSERT_CASE_ROLLUPS, parameters)
+
+    async def notify_totals(self, topics: set[tuple[UUID, UUID]]) -> None:
+        """Tell every replica (on commit: NOTIFY is transactional) which totals changed."""
+        if not topics:
+            return
+        payloads = sorted(
+            json.dumps({"campaign": str(campaign_id), "case": str(case_id)})
+            for campaign_id, case_id in topics
+        )
+        await self._session.execute(
+            text("SELECT pg_notify(:channel, p) FROM unnest(CAST(:payloads AS text[])) AS p"),
+            {"channel": NOTIFY_CHANNEL, "payloads": payloads},
+        )
+
+    # --- import batches and tallies ------------------------------------------------------
+
+    async def add(self, row: Any) -> Any:
+        self._session.add(row)
+        await self._session.flush()
+        await self._session.refresh(row)
+        return row
+
+    async def tally(self, tally_id: UUID) -> Tally | None:
+        result = await self._session.execute(select(Tally).where(Tally.id == tally_id))
+        return result.scalar_one_or_none()
+
+    async def tally_lines(self, tally_ids: Sequence[UUID]) -> dict[UUID, list[TallyLine]]:
+        result = await self._session.execute(
+            select(TallyLine)
+            .where(TallyLine.tally_id.in_(tally_ids))
+            .order_by(TallyLine.tally_id, TallyLine.line)
+        )
+        grouped: dict[UUID, list[TallyLine]] = {tally_id: [] for tally_id in tally_ids}
+        for line in result.scalars():
+            grouped[line.tally_id].append(line)
+        return grouped
+
+    async def decide_tally(self, tally_id: UUID, **values: Any) -> Tally | None:
+        """Move a pending tally to approved or rejected; None when it was not pending (so two
+        reviewers can never both approve it)."""
+        result = await self._session.execute(
+            text(
+                "UPDATE action_tallies SET state = :state, reviewed_by = :reviewed_by, "
+                "reviewed_at = now(), review_note = :review_note "
+                "WHERE id = :id AND state = 'pending' RETURNING id"
+            ),
+            {"id": tally_id, **values},
+        )
+        if result.first() is None:
+            return None
+        tally = await self.tally(tally_id)
+        if tally is not None:
+            await self._session.refresh(tally)
+        return tally
+
+    async def tallies(
+        self, *, state: str | None, limit: int, after: tuple[Any, UUID] | None
+    ) -> list[Tally]:
+        query = select(Tally).order_by(Tally.created_at, Tally.id).limit(limit)
+        if state is not None:
+            query = query.where(Tally.state == state)
+        if after is not None:
+            query = query.where(tuple_(Tally.created_at, Tally.id) > tuple_(*after))
+        return list((await self._session.execute(query)).scalars())
+
+
+def _sort_key(key: RollupKey) -> tuple[str, ...]:
+    return (
+        str(key.campaign_id),
+        str(key.case_id),
+        key.action_type,
+        key.channel,
+        key.verification,
+        key.day.isoformat(),
+    )

@@ -1,0 +1,549 @@
+"""Recording actions exactly once, importing batches, and tallies.
+
+Every ledger write, in one transaction: the idempotency key (claimed by a unique insert),
+the ledger rows, the rollups of the section and of the case, and a NOTIFY for live totals.
+Input is checked before anything is written and a refusal writes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+import zoneinfo
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from w4r.actions.drafts import ActionDraft, Recorder, TallyDraft
+from w4r.actions.models import (
+    MAX_QUANTITY,
+    Action,
+    Channel,
+    ImportBatch,
+    ReporterKind,
+    Tally,
+    TallyLine,
+    TallyState,
+    Verification,
+)
+from w4r.actions.repository import LedgerRepository, RollupKey
+from w4r.campaigns.models import Campaign, CampaignStatus
+from w4r.campaigns.repository import CampaignRepository, SectionCampaignRepository
+from w4r.platform.errors import InvalidInputError, ProblemCode
+from w4r.platform.validation import Problems
+
+MAX_IMPORT_ROWS = 10_000
+MAX_TALLY_LINES = 50
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+MAX_KEY_LENGTH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class SectionContext:
+    """What the ledger needs to know of the bound section."""
+
+    section_id: UUID
+    time_zone: str
+    grace_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    action: Action
+    replayed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    batch_id: UUID
+    created: int
+    replayed: int
+    quantity: int
+
+
+def request_hash(operation: str, payload: dict[str, Any]) -> str:
+    canonical = json.dumps({"operation": operation, **payload}, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class CampaignRules:
+    """Which cases a section may count actions for, and when."""
+
+    def __init__(self, session: AsyncSession, section: SectionContext) -> None:
+        self._campaigns = CampaignRepository(session)
+        self._participation = SectionCampaignRepository(session)
+        self._section = section
+        self._cache: dict[int, tuple[Campaign, tuple[date, date] | None, set[UUID]] | None] = {}
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self._section.time_zone)
+
+    async def load(self, year: int) -> tuple[Campaign, tuple[date, date] | None, set[UUID]] | None:
+        """The campaign (never a draft), the section's window for it (its own, else the
+        campaign's, else None) and the cases the section features in it."""
+        if year not in self._cache:
+            campaign = await self._campaigns.get_by_year(year)
+            if campaign is None or campaign.status is CampaignStatus.DRAFT:
+                self._cache[year] = None
+            else:
+                window = await self.window(campaign)
+                featured = await self._participation.featured_case_ids([campaign.id])
+                self._cache[year] = (campaign, window, set(featured[campaign.id]))
+        return self._cache[year]
+
+    async def window(self, campaign: Campaign) -> tuple[date, date] | None:
+        participation = await self._participation.get(campaign.id)
+        if participation is not None and participation.starts_on and participation.ends_on:
+            return (participation.starts_on, participation.ends_on)
+        if campaign.starts_on and campaign.ends_on:
+            return (campaign.starts_on, campaign.ends_on)
+        return None
+
+    async def campaign(self, campaign_id: UUID) -> Campaign | None:
+        return await self._campaigns.get(campaign_id)
+
+    def clamp(self, moment: datetime, window: tuple[date, date] | None) -> datetime:
+        """``moment`` moved into the window (its first instant or its last day's noon)."""
+        if window is None:
+            return moment
+        start = datetime.combine(window[0], time.min, self.zone)
+        last = datetime.combine(window[1], time(12), self.zone)
+        return min(max(moment, start), last)
+
+    def _bounds(self, window: tuple[date, date]) -> tuple[datetime, datetime]:
+        start = datetime.combine(window[0], time.min, self.zone)
+        end = datetime.combine(
+            window[1] + timedelta(days=1 + self._section.grace_days), time.min, self.zone
+        )
+        return start, end
+
+    async def check(
+        self,
+        year: int,
+        case_id: UUID,
+        occurred_at: datetime,
+        problems: Problems,
+        prefix: str = "",
+        *,
+        deadline: date | None = None,
+    ) -> Campaign | None:
+        """The campaign, when the section may count an action for this case at this time."""
+        loaded = await self.load(year)
+        if loaded is None:
+            problems.add(
+                prefix + "campaign", ProblemCode.NOT_FOUND, f"There is no {year} campaign."
+            )
+            return None
+        campaign, window, featured = loaded
+        if case_id not in featured:
+            problems.add(
+                prefix + "caseId",
+                ProblemCode.NOT_ALLOWED,
+                f"This section does not feature case {case_id} in the {year} campaign.",
+            )
+        if window is None:
+            problems.add(
+                prefix + "campaign",
+                ProblemCode.NOT_ALLOWED,
+                f"The {year} campaign has no window: it takes no new actions.",
+            )
+            return campaign
+        start, end = self._bounds(window)
+        if deadline is not None:
+            end = max(end, datetime.combine(deadline + timedelta(days=1), time.min, self.zone))
+        if not start <= occurred_at < end:
+            problems.add(
+                prefix + "occurredAt",
+                ProblemCode.OUTSIDE_WINDOW,
+                f"The {year} campaign takes actions from {window[0]} to {window[1]} "
+                f"(plus {self._section.grace_days} days of grace) in {self._section.time_zone}.",
+            )
+        if occurred_at > datetime.now(UTC) + MAX_CLOCK_SKEW:
+            problems.add(prefix + "occurredAt", ProblemCode.INVALID, "It cannot be in the future.")
+        return campaign
+
+    def day(self, moment: datetime) -> date:
+        """The day an action counts for: its date in the section's time zone."""
+        return moment.astimezone(self.zone).date()
+
+
+def _key(value: str, field: str, problems: Problems) -> str:
+    cleaned = value.strip()
+    if not cleaned or len(cleaned) > MAX_KEY_LENGTH or not cleaned.isprintable():
+        problems.add(
+            field,
+            ProblemCode.INVALID,
+            f"An idempotency key is 1 to {MAX_KEY_LENGTH} printable characters (use a UUID).",
+        )
+    return cleaned
+
+
+def _quantity(value: int, field: str, problems: Problems) -> None:
+    if not 1 <= value <= MAX_QUANTITY:
+        problems.add(
+            field, ProblemCode.INVALID, f"A quantity is a whole number from 1 to {MAX_QUANTITY}."
+        )
+
+
+def _moment(value: datetime | None, field: str, problems: Problems) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    if value.tzinfo is None:
+        problems.add(field, ProblemCode.INVALID, "Give a time with its offset (ISO 8601).")
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+class LedgerService:
+    def __init__(self, session: AsyncSession, section: SectionContext) -> None:
+        self._ledger = LedgerRepository(session)
+        self._rules = CampaignRules(session, section)
+        self._section = section
+
+    def _row(
+        self,
+        draft: ActionDraft,
+        campaign: Campaign,
+        occurred_at: datetime,
+        recorder: Recorder,
+        *,
+        batch_id: UUID | None = None,
+        tally_id: UUID | None = None,
+    ) -> dict[str, Any]:
+        return {
+            "id": uuid.uuid4(),
+            "campaign_id": campaign.id,
+            "case_id": draft.case_id,
+            "action_type": draft.action_type.value,
+            "channel": recorder.channel.value,
+            "quantity": draft.quantity,
+            "occurred_at": occurred_at,
+            "verification": draft.verification.value,
+            "reporter_kind": recorder.reporter_kind.value,
+            "reporter_ref": recorder.reporter_ref,
+            "method": recorder.method,
+            "client_id": recorder.client_id,
+            "import_batch_id": batch_id,
+            "tally_id": tally_id,
+        }
+
+    async def _write(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Ledger rows, then their rollups and the live-totals notice, in this transaction."""
+        await self._ledger.insert_actions(rows)
+        cells: dict[RollupKey, tuple[int, int]] = {}
+        for row in rows:
+            key = RollupKey(
+                campaign_id=row["campaign_id"],
+                case_id=row["case_id"],
+                action_type=row["action_type"],
+                channel=row["channel"],
+                verification=row["verification"],
+                day=self._rules.day(row["occurred_at"]),
+            )
+            quantity, count = cells.get(key, (0, 0))
+            cells[key] = (quantity + row["quantity"], count + 1)
+        await self._ledger.add_rollups(cells)
+        await self._ledger.notify_totals({(key.campaign_id, key.case_id) for key in cells})
+
+    async def record(self, draft: ActionDraft, recorder: Recorder) -> Recorded:
+        """One action, exactly once per (section, client, idempotency key)."""
+        problems = Problems()
+        key = _key(draft.idempotency_key, "idempotencyKey", problems)
+        occurred_at = _moment(draft.occurred_at, "occurredAt", problems)
+        _quantity(draft.quantity, "quantity", problems)
+        problems.raise_any()
+        digest = request_hash(
+            "actionRecord",
+            {
+                "campaign": draft.campaign_year,
+                "case": str(draft.case_id),
+                "type": draft.action_type.value,
+                "occurredAt": None if draft.occurred_at is None else occurred_at.isoformat(),
+                "quantity": draft.quantity,
+                "channel": recorder.channel.value,
+            },
+        )
+        if not await self._ledger.try_lock_key(recorder.client_id, key):
+            raise InvalidInputError.one(
+                "idempotencyKey",
+                ProblemCode.IN_PROGRESS,
+                "A request with this idempotency key is still being processed; retry shortly.",
+            )
+        stored = (await self._ledger.stored_keys(recorder.client_id, [key])).get(key)
+        if stored is not None:
+            if stored.operation != "actionRecord" or stored.request_hash != digest:
+                raise InvalidInputError.one(
+                    "idempotencyKey",
+                    ProblemCode.IDEMPOTENCY_KEY_REUSED,
+                    "This idempotency key was used for a different request; use a new key.",
+                )
+            action = (await self._ledger.actions([stored.result_id]))[stored.result_id]
+            return Recorded(action=action, replayed=True)
+        campaign = await self._rules.check(
+            draft.campaign_year, draft.case_id, occurred_at, problems
+        )
+        problems.raise_any()
+        assert campaign is not None
+        row = self._row(draft, campaign, occurred_at, recorder)
+        await self._write([row])
+        claimed = await self._ledger.claim_keys(
+            recorder.client_id, "actionRecord", [key], [digest], [row["id"]]
+        )
+        if claimed != 1:  # the advisory lock makes this unreachable unless hashes collide
+            raise InvalidInputError.one(
+                "idempotencyKey", ProblemCode.IN_PROGRESS, "Retry this request shortly."
+            )
+        action = (await self._ledger.actions([row["id"]]))[row["id"]]
+        return Recorded(action=action, replayed=False)
+
+    async def import_batch(self, drafts: Sequence[ActionDraft], recorder: Recorder) -> ImportResult:
+        """Up to MAX_IMPORT_ROWS actions, all or nothing. Rows whose key was already used
+        for the same row are replays (counted once, not again); every other problem is
+        reported with its row number and nothing is written."""
+        if not drafts:
+            raise InvalidInputError.one("actions", ProblemCode.REQUIRED, "Send at least one row.")
+        if len(drafts) > MAX_IMPORT_ROWS:
+            raise InvalidInputError.one(
+                "actions",
+                ProblemCode.TOO_LONG,
+                f"At most {MAX_IMPORT_ROWS} rows a batch; split it.",
+            )
+        problems = Problems()
+        seen: dict[str, int] = {}
+        prepared: list[tuple[ActionDraft, str, datetime, str]] = []
+        for index, draft in enumerate(drafts):
+            prefix = f"actions.{index}."
+            key = _key(draft.idempotency_key, prefix + "idempotencyKey", problems)
+            if key in seen:
+                problems.add(
+                    prefix + "idempotencyKey",
+                    ProblemCode.ALREADY_EXISTS,
+                    f"Row {seen[key]} has the same idempotency key.",
+                )
+            seen[key] = index
+            _quantity(draft.quantity, prefix + "quantity", problems)
+            occurred_at = _moment(draft.occurred_at, prefix + "occurredAt", problems)
+            digest = request_hash(
+                "actionsImport",
+                {
+                    "campaign": draft.campaign_year,
+                    "case": str(draft.case_id),
+                    "type": draft.action_type.value,
+                    "occurredAt": occurred_at.isoformat(),
+                    "quantity": draft.quantity,
+                    "verification": draft.verification.value,
+                },
+            )
+            prepared.append((draft, key, occurred_at, digest))
+        problems.raise_any()
+        stored = await self._ledger.stored_keys(recorder.client_id, [item[1] for item in prepared])
+        new: list[tuple[ActionDraft, str, datetime, str]] = []
+        for index, (draft, key, occurred_at, digest) in enumerate(prepared):
+            previous = stored.get(key)
+            if previous is None:
+                new.append((draft, key, occurred_at, digest))
+            elif previous.operation != "actionsImport" or previous.request_hash != digest:
+                problems.add(
+                    f"actions.{index}.idempotencyKey",
+                    ProblemCode.IDEMPOTENCY_KEY_REUSED,
+                    "This idempotency key was used for a different row; use a new key.",
+                )
+        campaigns: list[Campaign] = []
+        for index, (draft, _, occurred_at, _) in enumerate(new):
+            position = prepared.index(new[index])
+            campaign = await self._rules.check(
+                draft.campaign_year, draft.case_id, occurred_at, problems, f"actions.{position}."
+            )
+            if campaign is not None:
+                campaigns.append(campaign)
+        problems.raise_any()
+        quantity = sum(draft.quantity for draft, *_ in new)
+        batch: ImportBatch = await self._ledger.add(
+            ImportBatch(
+                client_id=recorder.client_id,
+                reporter_ref=recorder.reporter_ref,
+                row_count=len(new),
+                quantity_total=quantity,
+            )
+        )
+        batch_recorder = Recorder(
+            reporter_kind=ReporterKind.IMPORT_BATCH,
+            reporter_ref=recorder.reporter_ref,
+            client_id=recorder.client_id,
+            channel=Channel.IMPORT,
+            method=recorder.method,
+        )
+        rows = [
+            self._row(draft, campaign, occurred_at, batch_recorder, batch_id=batch.id)
+            for (draft, _, occurred_at, _), campaign in zip(new, campaigns, strict=True)
+        ]
+        await self._write(rows)
+        claimed = await self._ledger.claim_keys(
+            recorder.client_id,
+            "actionsImport",
+            [key for _, key, _, _ in new],
+            [digest for *_, digest in new],
+            [row["id"] for row in rows],
+        )
+        if claimed != len(new):
+            raise InvalidInputError.one(
+                "actions",
+                ProblemCode.IN_PROGRESS,
+                "Another request recorded some of these keys meanwhile; retry the batch (rows "
+                "already recorded will be replays).",
+            )
+        return ImportResult(
+            batch_id=batch.id,
+            created=len(new),
+            replayed=len(prepared) - len(new),
+            quantity=quantity,
+        )
+
+    # --- tallies ------------------------------------------------------------------------
+
+    async def report_tally(self, draft: TallyDraft, recorder: Recorder) -> tuple[Tally, bool]:
+        problems = Problems()
+        key = _key(draft.idempotency_key, "idempotencyKey", problems)
+        if not draft.lines:
+            problems.add("lines", ProblemCode.REQUIRED, "Report at least one line.")
+        if len(draft.lines) > MAX_TALLY_LINES:
+            problems.add("lines", ProblemCode.TOO_LONG, f"At most {MAX_TALLY_LINES} lines.")
+        now = datetime.now(UTC)
+        for index, line in enumerate(draft.lines):
+            _quantity(line.quantity, f"lines.{index}.quantity", problems)
+        name = problems.text(draft.reporter_name, "reporterName", max_length=200)
+        email = None
+        if draft.reporter_email:
+            email = problems.email(draft.reporter_email, "reporterEmail")
+        note = problems.text(draft.note, "note", max_length=2000, multiline=True)
+        problems.raise_any()
+        digest = request_hash(
+            "tallyReport",
+            {
+                "campaign": draft.campaign_year,
+                "lines": [
+                    [str(line.case_id), line.action_type.value, line.quantity]
+                    for line in draft.lines
+                ],
+                "reporterKind": draft.reporter_kind.value,
+            },
+        )
+        if not await self._ledger.try_lock_key(recorder.client_id, key):
+            raise InvalidInputError.one(
+                "idempotencyKey", ProblemCode.IN_PROGRESS, "Retry this request shortly."
+            )
+        stored = (await self._ledger.stored_keys(recorder.client_id, [key])).get(key)
+        if stored is not None:
+            if stored.operation != "tallyReport" or stored.request_hash != digest:
+                raise InvalidInputError.one(
+                    "idempotencyKey",
+                    ProblemCode.IDEMPOTENCY_KEY_REUSED,
+                    "This idempotency key was used for a different request; use a new key.",
+                )
+            first = await self._ledger.tally(stored.result_id)
+            assert first is not None
+            return first, True
+        campaign: Campaign | None = None
+        for index, line in enumerate(draft.lines):
+            loaded = await self._rules.load(draft.campaign_year)
+            deadline = None if loaded is None else loaded[0].reporting_deadline
+            campaign = await self._rules.check(
+                draft.campaign_year,
+                line.case_id,
+                now,
+                problems,
+                f"lines.{index}.",
+                deadline=deadline,
+            )
+        problems.raise_any()
+        assert campaign is not None
+        tally: Tally = await self._ledger.add(
+            Tally(
+                campaign_id=campaign.id,
+                reporter_kind=draft.reporter_kind,
+                reporter_name=name,
+                reporter_email=email,
+                reporter_ref=recorder.reporter_ref,
+                note=note,
+                state=TallyState.PENDING,
+            )
+        )
+        for index, line in enumerate(draft.lines):
+            await self._ledger.add(
+                TallyLine(
+                    tally_id=tally.id,
+                    line=index,
+                    case_id=line.case_id,
+                    action_type=line.action_type,
+                    quantity=line.quantity,
+                )
+            )
+        await self._ledger.claim_keys(
+            recorder.client_id, "tallyReport", [key], [digest], [tally.id]
+        )
+        return tally, False
+
+    async def decide_tally(
+        self, tally_id: UUID, *, approve: bool, reviewer: str | None, note: str | None
+    ) -> Tally:
+        """Approve (the tally's lines enter the ledger as self-reported actions) or reject.
+        A tally is decided once: deciding it again is refused."""
+        problems = Problems()
+        review_note = problems.text(note, "note", max_length=2000, multiline=True)
+        problems.raise_any()
+        tally = await self._ledger.tally(tally_id)
+        if tally is None:
+            raise InvalidInputError.one(
+                "id", ProblemCode.NOT_FOUND, f"There is no tally {tally_id}."
+            )
+        decided = await self._ledger.decide_tally(
+            tally_id,
+            state=(TallyState.APPROVED if approve else TallyState.REJECTED).value,
+            reviewed_by=reviewer,
+            review_note=review_note,
+        )
+        if decided is None:
+            raise InvalidInputError.one(
+                "id", ProblemCode.NOT_ALLOWED, f"The tally was already {tally.state.value}."
+            )
+        if approve:
+            lines = (await self._ledger.tally_lines([tally_id]))[tally_id]
+            campaign = await self._rules.campaign(decided.campaign_id)
+            window = None if campaign is None else await self._rules.window(campaign)
+            # Self-reported actions happened during the campaign: a tally reported after it
+            # counts on the window's last day.
+            occurred_at = self._rules.clamp(decided.created_at, window)
+            recorder = Recorder(
+                reporter_kind=decided.reporter_kind,
+                reporter_ref=decided.reporter_ref,
+                client_id="tally",
+                channel=Channel.OFFLINE_REPORT,
+                method="tallyApprove",
+            )
+            rows = [
+                {
+                    "id": uuid.uuid4(),
+                    "campaign_id": decided.campaign_id,
+                    "case_id": line.case_id,
+                    "action_type": line.action_type.value,
+                    "channel": Channel.OFFLINE_REPORT.value,
+                    "quantity": line.quantity,
+                    "occurred_at": occurred_at,
+                    "verification": Verification.SELF_REPORTED.value,
+                    "reporter_kind": recorder.reporter_kind.value,
+                    "reporter_ref": recorder.reporter_ref,
+                    "method": recorder.method,
+                    "client_id": None,
+                    "import_batch_id": None,
+                    "tally_id": tally_id,
+                }
+                for line in lines
+            ]
+            await self._write(rows)
+        return decided
