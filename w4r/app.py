@@ -10,11 +10,12 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from w4r.platform import bootstrap
 from w4r.platform.auth import (
@@ -27,10 +28,12 @@ from w4r.platform.database import Database, TenantBinding, create_engine, ensure
 from w4r.platform.health import readiness
 from w4r.platform.migrations import head_revision
 from w4r.schema.api import build_schema
-from w4r.schema.http import GraphQLServices, build_view, make_endpoint
+from w4r.schema.context import GraphQLServices
+from w4r.schema.http import build_view, make_endpoint, make_websocket_endpoint
 from w4r.settings import Settings
 from w4r.tenants.registry import SectionRegistry
 from w4r.tenants.repository import RegistryRow, SectionRepository
+from w4r.totals.live import TotalsHub
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +50,11 @@ def registry_loader(database: Database) -> Any:
             return await SectionRepository(session).registry()
 
     return load
+
+
+def listener_dsn(url: URL) -> str:
+    """The libpq-style DSN of the app URL, for the totals listener's own connection."""
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def open_engine(settings: Settings, target: bootstrap.DatabaseTarget) -> AsyncEngine:
@@ -68,6 +76,7 @@ def create_app(
     schema = build_schema(settings)
     view = build_view(schema, graphql_ide=settings.graphql_ide_enabled)
     endpoint = make_endpoint(view)
+    websocket_endpoint = make_websocket_endpoint(view)
     head = head_revision()
 
     @contextlib.asynccontextmanager
@@ -78,6 +87,11 @@ def create_app(
             await ensure_unprivileged(engine)
             database = Database(engine)
             key = signing_key(settings)
+            hub = TotalsHub(
+                listener_dsn(database_target.app_url),
+                interval_seconds=settings.totals_update_interval_seconds,
+            )
+            await hub.start()
             app.state.database = database
             app.state.graphql_services = GraphQLServices(
                 database=database,
@@ -90,9 +104,13 @@ def create_app(
                     audience=settings.token_audience,
                     leeway_seconds=settings.token_leeway_seconds,
                 ),
-                max_request_bytes=settings.max_request_bytes,
+                hub=hub,
+                settings=settings,
             )
-            yield
+            try:
+                yield
+            finally:
+                await hub.stop()
         finally:
             await engine.dispose()
 
@@ -107,6 +125,8 @@ def create_app(
         routes=[
             Route("/graphql", endpoint, methods=["GET", "POST"]),
             Route("/s/{code}/graphql", endpoint, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", websocket_endpoint),
+            WebSocketRoute("/s/{code}/graphql", websocket_endpoint),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
         ],

@@ -26,6 +26,7 @@ from w4r.platform.database import Database, TenantBinding, create_engine, ensure
 from w4r.platform.errors import InvalidInputError
 from w4r.settings import Settings
 from w4r.tenants.service import SectionDraft, SectionService, normalize_section_code
+from w4r.totals.service import ReconcileReport, reconcile
 
 T = TypeVar("T")
 
@@ -239,6 +240,35 @@ def command_sections_add_host(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def command_totals_reconcile(arguments: argparse.Namespace) -> int:
+    settings = _settings(arguments)
+
+    async def run() -> ReconcileReport:
+        target = await bootstrap.prepare(settings)
+        return await _with_app_database(
+            target, lambda database: reconcile(database, repair=arguments.repair)
+        )
+
+    report = asyncio.run(run())
+    _out(
+        f"Checked {report.cells} rollup cells of {report.sections} sections against the ledger: "
+        f"{len(report.drift)} with drift."
+    )
+    for drift in report.drift[:50]:
+        campaign, case, kind, channel, verification, day = drift.key
+        _out(
+            f"  {drift.table} {drift.section or 'worldwide'} campaign={campaign} case={case} "
+            f"{kind}/{channel}/{verification} {day}: ledger {drift.ledger[0]} actions in "
+            f"{drift.ledger[1]} rows, rollups {drift.rollup[0]} in {drift.rollup[1]}"
+        )
+    if len(report.drift) > 50:
+        _out(f"  ... and {len(report.drift) - 50} more")
+    if report.repaired:
+        _out("Repaired: corrections added to the rollups.")
+        return 0
+    return 1 if report.drift else 0
+
+
 def _problems(error: InvalidInputError) -> str:
     return "\n".join(
         f"{problem.field or 'input'}: {problem.message} ({problem.code})"
@@ -309,6 +339,21 @@ def build_parser() -> argparse.ArgumentParser:
     issue.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default 3600)")
     _data_dir_option(issue)
     issue.set_defaults(handler=command_token_issue)
+
+    totals = commands.add_parser("totals", help="the totals derived from the action ledger")
+    totals_commands = totals.add_subparsers(dest="totals_command", required=True, metavar="ACTION")
+    reconcile_parser = totals_commands.add_parser(
+        "reconcile",
+        help="recompute the rollups from the ledger and report drift",
+        description="Recompute every rollup (per section and worldwide) from the action "
+        "ledger in one consistent snapshot and list each cell that differs. Exit status 1 "
+        "when there is drift; with --repair, add the corrections and exit 0.",
+    )
+    reconcile_parser.add_argument(
+        "--repair", action="store_true", help="correct the rollups to match the ledger"
+    )
+    _data_dir_option(reconcile_parser)
+    reconcile_parser.set_defaults(handler=command_totals_reconcile)
 
     sections = commands.add_parser("sections", help="list and register sections")
     section_commands = sections.add_subparsers(

@@ -7,16 +7,22 @@ whatever already exists is left as it is, so loading twice changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from w4r.campaigns.service import CampaignService
+from w4r.campaigns.drafts import SectionCampaignDraft
+from w4r.campaigns.service import CampaignService, SectionCampaignService
 from w4r.cases.demo_content import DEMO_CAMPAIGNS, DEMO_CASES, DemoCase
+from w4r.cases.repository import CaseFilterSpec
 from w4r.cases.service import CaseService
 from w4r.platform.database import Database, TenantBinding
-from w4r.tenants.demo import load_demo_sections
+from w4r.tenants.demo import DEMO_SECTIONS, load_demo_sections
+from w4r.tenants.models import Section
 from w4r.tenants.service import SectionService
+from w4r.totals.demo_content import DEMO_CASE_TOTALS, DEMO_YEAR_TOTALS
+from w4r.totals.service import HistoryService
 from w4r.translations.service import TranslationService
 
 
@@ -26,10 +32,19 @@ class DemoReport:
     campaigns: list[int] = field(default_factory=list)
     cases: list[str] = field(default_factory=list)
     translations: int = 0
+    histories: int = 0
+    participations: list[str] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
-        return not (self.sections or self.campaigns or self.cases or self.translations)
+        return not (
+            self.sections
+            or self.campaigns
+            or self.cases
+            or self.translations
+            or self.histories
+            or self.participations
+        )
 
     def describe(self) -> str:
         if self.is_empty:
@@ -43,6 +58,10 @@ class DemoReport:
             parts.append(f"{len(self.cases)} cases")
         if self.translations:
             parts.append(f"{self.translations} translations")
+        if self.histories:
+            parts.append(f"{self.histories} historic totals")
+        if self.participations:
+            parts.append(f"{CURRENT_YEAR} participation of {', '.join(self.participations)}")
         return "Demo data loaded: " + "; ".join(parts)
 
 
@@ -69,6 +88,8 @@ async def load_demo(database: Database) -> DemoReport:
             for section in await SectionService(session).page(after_code=None, limit=10_000)
         }
     # Each section's translations, in that section's scope.
+    report.histories = await _load_history(database)
+    report.participations = await _take_part(database, sections.values())
     codes = {item.section_code for demo in new_cases for item in demo.translations}
     for code in sorted(code for code in codes if code is not None):
         section = sections.get(code)
@@ -122,3 +143,70 @@ async def _translate(
             await service.publish(case, translation.language)
         written += 1
     return written
+
+
+CURRENT_YEAR = 2025
+"""The demo sections take part in this campaign, featuring all its published cases."""
+
+
+async def _load_history(database: Database) -> int:
+    """The published yearly and per-case totals that are absent."""
+    written = 0
+    async with database.session(TenantBinding.global_scope()) as session:
+        history = HistoryService(session)
+        known_years = await history.years()
+        for year in DEMO_YEAR_TOTALS:
+            if year.year not in known_years:
+                await history.add_year(
+                    year.year, year.quantity, year.qualifier, year.counted, year.source
+                )
+                written += 1
+        cases = CaseService(session)
+        for slug in dict.fromkeys(total.case_slug for total in DEMO_CASE_TOTALS):
+            case = await cases.get_by_slug(slug, include_drafts=True)
+            if case is None or await history.has_case_totals(case.id):
+                continue
+            for total in DEMO_CASE_TOTALS:
+                if total.case_slug == slug:
+                    await history.add_case_total(
+                        case.id,
+                        campaign_year=total.campaign_year,
+                        country=total.country,
+                        quantity=total.quantity,
+                        qualifier=total.qualifier,
+                        counted=total.counted,
+                        source=total.source,
+                    )
+                    written += 1
+        await session.commit()
+    return written
+
+
+async def _take_part(database: Database, sections: Iterable[Section]) -> list[str]:
+    """Each demo section not yet in the current campaign joins it, featuring its cases."""
+    joined = []
+    async with database.session(TenantBinding.global_scope()) as session:
+        campaign = await CampaignService(session).get(CURRENT_YEAR, include_drafts=False)
+        if campaign is None:
+            return []
+        rows = await CaseService(session).page(
+            campaign=campaign,
+            spec=CaseFilterSpec(),
+            include_drafts=False,
+            after=None,
+            limit=1000,
+        )
+        slugs = [row.case.slug for row in rows]
+    demo_codes = {draft.code for draft in DEMO_SECTIONS}
+    for section in sections:
+        if section.code not in demo_codes:
+            continue
+        binding = TenantBinding.for_section(section.id)
+        async with database.session(binding) as session:
+            service = SectionCampaignService(session, binding)
+            if await service.participates(CURRENT_YEAR):
+                continue
+            await service.update(SectionCampaignDraft(year=CURRENT_YEAR, featured_case_slugs=slugs))
+            await session.commit()
+            joined.append(section.code)
+    return joined

@@ -87,6 +87,26 @@ class Settings(BaseSettings):
         description="How long a replica trusts its copy of the section and host registry.",
     )
 
+    # --- actions and totals ------------------------------------------------------------
+    action_grace_days: int = Field(
+        default=15,
+        ge=0,
+        le=365,
+        description="Days after a campaign window's end during which actions still count.",
+    )
+    totals_min_cell_size: int = Field(
+        default=5,
+        ge=0,
+        description="In the IS view, breakdown cells below this many actions are withheld "
+        "(0 = off). Grand totals are always exact.",
+    )
+    totals_update_interval_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="At most one live totals update per topic per this many seconds.",
+    )
+
     # --- tokens ----------------------------------------------------------------------------
     token_issuer: str = "w4r-local"
     token_audience: str = "w4r"

@@ -131,6 +131,10 @@ class SectionCampaignService:
         self._participation = SectionCampaignRepository(session)
         self._cases = CaseRepository(session)
 
+    async def participates(self, year: int) -> bool:
+        campaign = await self._campaigns.get_by_year(year)
+        return campaign is not None and await self._participation.get(campaign.id) is not None
+
     async def update(self, draft: SectionCampaignDraft) -> tuple[Campaign, SectionCampaign]:
         if self._binding.section_id is None:
             raise InvalidInputError.one(

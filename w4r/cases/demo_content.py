@@ -1004,6 +1004,46 @@ DEMO_CASES: tuple[DemoCase, ...] = (
     # ----------------------------------------------------------------------------------
     # 2015
     # ----------------------------------------------------------------------------------
+    # Nassima al-Sada: the success stories give her total (777,611) and her release, not the
+    # year her case was featured, so she is linked to no campaign.
+    DemoCase(
+        case=CaseDraft(
+            slug="nassima-al-sada",
+            subject_kind=SubjectKind.PERSON,
+            subject_name="Nassima al-Sada",
+            country="SA",
+            themes=(Theme.WOMENS_RIGHTS, Theme.HUMAN_RIGHTS_DEFENDERS),
+            source_language="en",
+            source_text=TextDraft(
+                title="Nassima al-Sada: campaigner for women's freedom",
+                summary=(
+                    "Nassima al-Sada, a campaigner for women's freedom in Saudi Arabia, was "
+                    "arrested in 2018 for peacefully defending human rights."
+                ),
+                story=(
+                    "Nassima al-Sada was arrested in 2018 for peacefully defending human rights. "
+                    "While she was imprisoned the guards beat her and banned anyone from "
+                    "visiting, even her lawyer. Supporters worldwide wrote 777,611 letters, "
+                    "tweets and more. Her son, Mousa al-Sada, feels that international "
+                    "attention on his mother helped push her case to a verdict after years of "
+                    "stagnation, and aided in securing her release. She is still subject to a "
+                    "travel ban: she cannot leave Saudi Arabia for five years."
+                ),
+            ),
+        ),
+        outcomes=(
+            OutcomeDraft(
+                occurred_on=date(2021, 6, 1),
+                date_precision=DatePrecision.MONTH,
+                kind=OutcomeKind.RELEASED,
+                description=(
+                    "Nassima al-Sada walked free from jail; a travel ban keeps her from leaving "
+                    "Saudi Arabia for five years."
+                ),
+            ),
+        ),
+    ),
+    # ----------------------------------------------------------------------------------
     DemoCase(
         case=CaseDraft(
             slug="yecenia-armenta",

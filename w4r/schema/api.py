@@ -22,6 +22,8 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 from strawberry.utils.logging import StrawberryLogger
 
+from w4r.schema.actions.mutations import ActionMutations
+from w4r.schema.actions.queries import ActionQueries
 from w4r.schema.campaigns.mutations import CampaignMutations
 from w4r.schema.campaigns.queries import CampaignQueries
 from w4r.schema.cases.mutations import CaseMutations
@@ -29,17 +31,25 @@ from w4r.schema.cases.queries import CaseQueries
 from w4r.schema.errors import should_mask_error
 from w4r.schema.tenants.mutations import TenantMutations
 from w4r.schema.tenants.queries import TenantQueries
+from w4r.schema.totals.queries import TotalsQueries, TotalsSubscriptions
 from w4r.schema.translations.mutations import TranslationMutations
 from w4r.settings import Settings
 
 
 @strawberry.type
-class Query(TenantQueries, CampaignQueries, CaseQueries):
+class Query(TenantQueries, CampaignQueries, CaseQueries, ActionQueries, TotalsQueries):
     pass
 
 
 @strawberry.type
-class Mutation(TenantMutations, CampaignMutations, CaseMutations, TranslationMutations):
+class Mutation(
+    TenantMutations, CampaignMutations, CaseMutations, TranslationMutations, ActionMutations
+):
+    pass
+
+
+@strawberry.type
+class Subscription(TotalsSubscriptions):
     pass
 
 
@@ -94,6 +104,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return W4RSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=build_extensions(settings),
         config=StrawberryConfig(
             disable_field_suggestions=not settings.introspection_enabled,

@@ -8,25 +8,42 @@ from typing import TypeAlias
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
-from w4r.platform.auth import Principal
-from w4r.platform.database import TenantBinding, UnitOfWork
+from w4r.platform.auth import Principal, TokenVerifier
+from w4r.platform.database import Database, TenantBinding, UnitOfWork
 from w4r.platform.negotiation import accepted_languages
 from w4r.schema.cases.loaders import CaseLoaders
 from w4r.schema.tenants.loaders import TenantLoaders
+from w4r.settings import Settings
 from w4r.tenants.registry import SectionRef, SectionRegistry
+from w4r.totals.live import TotalsHub
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLServices:
+    """What resolvers may use beyond the request: one instance per application."""
+
+    database: Database
+    registry: SectionRegistry
+    verifier: TokenVerifier
+    hub: TotalsHub
+    settings: Settings
 
 
 @dataclass
 class Context:
-    request: Request
+    request: HTTPConnection
     principal: Principal
     section: SectionRef | None
     unit_of_work: UnitOfWork
-    registry: SectionRegistry
+    services: GraphQLServices
     response: Response | None = field(default=None)
+
+    @property
+    def registry(self) -> SectionRegistry:
+        return self.services.registry
 
     @property
     def session(self) -> AsyncSession:

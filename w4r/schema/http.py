@@ -12,15 +12,15 @@ mutations are refused over GET with 405; batching is off.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any, Final, cast
 
 import orjson
 import strawberry
 from cross_web import HTTPException
 from graphql import GraphQLError
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema.exceptions import InvalidOperationTypeError
@@ -34,11 +34,10 @@ from w4r.platform.auth import (
     TokenVerifier,
     bearer_token,
 )
-from w4r.platform.database import Database, TenantBinding
+from w4r.platform.database import TenantBinding
 from w4r.platform.errors import SectionResolutionError, W4RError
 from w4r.platform.negotiation import parse_quality_list
-from w4r.schema.context import Context
-from w4r.tenants.registry import SectionRegistry
+from w4r.schema.context import Context, GraphQLServices
 from w4r.tenants.resolution import SECTION_HEADER, RequestHints, host_name, resolve_section
 
 logger = logging.getLogger(__name__)
@@ -115,14 +114,6 @@ def is_request_error(result: ExecutionResult) -> bool:
         and bool(result.errors)
         and all(error.path is None for error in result.errors or ())
     )
-
-
-@dataclass(frozen=True, slots=True)
-class GraphQLServices:
-    database: Database
-    registry: SectionRegistry
-    verifier: TokenVerifier
-    max_request_bytes: int
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -214,6 +205,49 @@ def authenticate(request: Request, verifier: TokenVerifier) -> Principal:
     return ANONYMOUS if token is None else verifier.verify(token)
 
 
+async def build_context(
+    connection: HTTPConnection, principal: Principal, services: GraphQLServices
+) -> Context:
+    """The request's context: its section (SectionResolutionError when it has none it may
+    use) and a unit of work bound to that section, or to the global scope."""
+    hints = RequestHints(
+        host=host_name(connection.headers.get("host")),
+        header=connection.headers.get(SECTION_HEADER),
+        path_code=connection.path_params.get("code"),
+        token_section=principal.section_code,
+    )
+    section = resolve_section(await services.registry.snapshot(), hints)
+    binding = (
+        TenantBinding.global_scope() if section is None else TenantBinding.for_section(section.id)
+    )
+    return Context(
+        request=connection,
+        principal=principal,
+        section=section,
+        unit_of_work=services.database.unit_of_work(binding),
+        services=services,
+    )
+
+
+def make_websocket_endpoint(view: GraphQLView) -> Any:
+    """Subscriptions over graphql-transport-ws. The section comes from the path, host or
+    header as for HTTP; the caller is anonymous (subscriptions serve public data only)."""
+
+    async def graphql_websocket(websocket: WebSocket) -> None:
+        services: GraphQLServices = websocket.app.state.graphql_services
+        try:
+            context = await build_context(websocket, ANONYMOUS, services)
+        except SectionResolutionError:
+            await websocket.close(code=4404)
+            return
+        try:
+            await view.run(websocket, context=context)
+        finally:
+            await context.unit_of_work.close()
+
+    return graphql_websocket
+
+
 def make_endpoint(view: GraphQLView) -> Any:
     """The Starlette endpoint; it finds its services on ``app.state.graphql_services``."""
 
@@ -234,11 +268,11 @@ def make_endpoint(view: GraphQLView) -> Any:
         request.state.media_type = media_type
 
         if request.method == "POST":
-            body = await _read_body(request, services.max_request_bytes)
+            body = await _read_body(request, services.settings.max_request_bytes)
             if body is None:
                 return json_response(
                     error_body(
-                        f"The request body exceeds {services.max_request_bytes} bytes.",
+                        f"The request body exceeds {services.settings.max_request_bytes} bytes.",
                         "PAYLOAD_TOO_LARGE",
                     ),
                     413,
@@ -256,30 +290,11 @@ def make_endpoint(view: GraphQLView) -> Any:
                 headers={"WWW-Authenticate": f'Bearer error="{error.oauth_error}"'},
             )
 
-        hints = RequestHints(
-            host=host_name(request.headers.get("host")),
-            header=request.headers.get(SECTION_HEADER),
-            path_code=request.path_params.get("code"),
-            token_section=principal.section_code,
-        )
         try:
-            section = resolve_section(await services.registry.snapshot(), hints)
+            request.state.context = await build_context(request, principal, services)
         except SectionResolutionError as error:
             return json_response(error_body(str(error), error.code), error.status_code, media_type)
-
-        binding = (
-            TenantBinding.global_scope()
-            if section is None
-            else TenantBinding.for_section(section.id)
-        )
-        unit_of_work = services.database.unit_of_work(binding)
-        request.state.context = Context(
-            request=request,
-            principal=principal,
-            section=section,
-            unit_of_work=unit_of_work,
-            registry=services.registry,
-        )
+        unit_of_work = request.state.context.unit_of_work
         try:
             response = await view.run(request, context=request.state.context)
         except HTTPException as error:

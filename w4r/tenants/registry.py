@@ -28,6 +28,7 @@ class SectionRef:
     hosts: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
     default_language: str = ""
+    time_zone: str = "UTC"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,7 @@ class RegistrySnapshot:
                 hosts=row.hosts,
                 languages=row.languages,
                 default_language=row.default_language,
+                time_zone=row.time_zone,
             )
             for row in rows
         ]

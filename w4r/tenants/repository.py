@@ -21,6 +21,7 @@ class RegistryRow:
     hosts: tuple[str, ...]
     languages: tuple[str, ...] = ()
     default_language: str = ""
+    time_zone: str = "UTC"
 
 
 class SectionRepository:
@@ -89,6 +90,7 @@ class SectionRepository:
                 func.array_remove(func.array_agg(SectionHost.host), None),
                 Section.languages,
                 Section.default_language,
+                Section.time_zone,
             )
             .outerjoin(SectionHost, SectionHost.section_id == Section.id)
             .group_by(Section.id)
@@ -100,8 +102,9 @@ class SectionRepository:
                 hosts=tuple(sorted(hosts)),
                 languages=tuple(languages),
                 default_language=default_language,
+                time_zone=time_zone,
             )
-            for section_id, code, hosts, languages, default_language in result
+            for section_id, code, hosts, languages, default_language, time_zone in result
         ]
 
 

@@ -14,7 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from w4r.campaigns.models import Campaign
 from w4r.platform.database import Database, TenantBinding, rebind
 from w4r.tenants.models import Section
-from w4r.totals.models import CaseRollup, SectionRollup
+from w4r.totals.models import (
+    CaseHistoricTotal,
+    CaseRollup,
+    HistoricTotal,
+    Qualifier,
+    SectionRollup,
+)
 from w4r.totals.repository import Amounts, Cell, TotalsFilterSpec, TotalsRepository
 
 
@@ -61,6 +67,31 @@ class TotalsService:
 
     async def campaign_totals(self, campaign_ids: Sequence[UUID]) -> dict[UUID, Amounts]:
         return await self._totals.campaign_totals(campaign_ids)
+
+
+class HistoryService:
+    """Published totals of past campaigns and cases (IS-owned, public)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._totals = TotalsRepository(session)
+
+    async def years(self) -> set[int]:
+        return {row.year for row in await self._totals.historic_totals()}
+
+    async def add_year(
+        self, year: int, quantity: int, qualifier: Qualifier, counted: str, source: str
+    ) -> None:
+        await self._totals.add(
+            HistoricTotal(
+                year=year, quantity=quantity, qualifier=qualifier, counted=counted, source=source
+            )
+        )
+
+    async def has_case_totals(self, case_id: UUID) -> bool:
+        return bool((await self._totals.case_historic_totals([case_id]))[case_id])
+
+    async def add_case_total(self, case_id: UUID, **values: Any) -> None:
+        await self._totals.add(CaseHistoricTotal(case_id=case_id, **values))
 
 
 @dataclass(frozen=True, slots=True)

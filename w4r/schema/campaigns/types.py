@@ -10,6 +10,7 @@ import strawberry
 
 from w4r.campaigns.models import Campaign, CampaignStatus, SectionCampaign
 from w4r.schema.context import Info
+from w4r.schema.totals.types import CampaignTotals
 
 if TYPE_CHECKING:
     from w4r.schema.cases.types import CaseNode
@@ -49,6 +50,17 @@ class CampaignNode:
             goal_actions=campaign.goal_actions,
             goal_description=campaign.goal_description,
             status=campaign.status,
+        )
+
+    @strawberry.field(description="Actions counted worldwide, and progress to the goal.")
+    async def totals(self, info: Info) -> CampaignTotals:
+        amounts = await info.context.case_loaders.totals_by_campaign_id.load(self.id)
+        return CampaignTotals(
+            quantity=amounts.quantity,
+            verified=amounts.verified,
+            self_reported=amounts.self_reported,
+            goal_actions=self.goal_actions,
+            progress=None if not self.goal_actions else amounts.quantity / self.goal_actions,
         )
 
     @strawberry.field(

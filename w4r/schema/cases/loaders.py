@@ -14,6 +14,8 @@ from w4r.campaigns.models import Campaign, SectionCampaign
 from w4r.campaigns.repository import SectionCampaignRepository
 from w4r.cases.models import AppealTarget, Case, CaseOutcome, SolidarityRecipient
 from w4r.cases.repository import CaseRepository
+from w4r.totals.models import CaseHistoricTotal
+from w4r.totals.repository import Amounts, TotalsRepository
 from w4r.translations.models import CaseText, SectionCaseTranslation
 from w4r.translations.repository import TextRepository
 
@@ -57,6 +59,14 @@ class CaseLoaders:
         self.featured_case_ids_by_campaign_id: DataLoader[UUID, list[UUID]] = DataLoader(
             self._featured
         )
+        self._totals = TotalsRepository(session)
+        self.totals_by_campaign_and_case_id: DataLoader[tuple[UUID | None, UUID], Amounts] = (
+            DataLoader(self._case_totals)
+        )
+        self.totals_by_campaign_id: DataLoader[UUID, Amounts] = DataLoader(self._campaign_totals)
+        self.historic_totals_by_case_id: DataLoader[UUID, list[CaseHistoricTotal]] = DataLoader(
+            self._by_case(self._totals.case_historic_totals)
+        )
 
     @staticmethod
     def _by_case(load: Any) -> Any:
@@ -93,6 +103,19 @@ class CaseLoaders:
     async def _section_campaigns(self, ids: Sequence[UUID]) -> list[SectionCampaign | None]:
         found = await self._participation.by_campaign_ids(ids)
         return [found.get(campaign_id) for campaign_id in ids]
+
+    async def _case_totals(self, keys: Sequence[tuple[UUID | None, UUID]]) -> list[Amounts]:
+        """One statement per distinct campaign asked for (usually one)."""
+        found: dict[tuple[UUID | None, UUID], Amounts] = {}
+        for campaign_id in dict.fromkeys(campaign for campaign, _ in keys):
+            case_ids = [case_id for campaign, case_id in keys if campaign == campaign_id]
+            totals = await self._totals.case_totals(campaign_id, case_ids)
+            found.update({(campaign_id, case_id): totals[case_id] for case_id in case_ids})
+        return [found[key] for key in keys]
+
+    async def _campaign_totals(self, ids: Sequence[UUID]) -> list[Amounts]:
+        totals = await self._totals.campaign_totals(ids)
+        return [totals[campaign_id] for campaign_id in ids]
 
     async def _featured(self, ids: Sequence[UUID]) -> list[list[UUID]]:
         featured = await self._participation.featured_case_ids(ids)

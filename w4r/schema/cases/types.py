@@ -6,8 +6,10 @@ from datetime import date, datetime
 from uuid import UUID
 
 import strawberry
+from graphql import GraphQLError
 
 from w4r.campaigns.models import CampaignStatus
+from w4r.campaigns.service import CampaignService
 from w4r.cases.models import (
     AppealTarget,
     Case,
@@ -25,6 +27,7 @@ from w4r.schema.campaigns.types import CampaignNode
 from w4r.schema.context import Info
 from w4r.schema.errors import bad_user_input
 from w4r.schema.permissions import allow
+from w4r.schema.totals.types import CaseHistoricTotalNode, PublicTotals
 from w4r.schema.translations.types import (
     CaseTranslationNode,
     ServedCaseText,
@@ -239,6 +242,29 @@ class CaseNode:
                 if not covered & set(language_chain(language))
             )
         return nodes
+
+    @strawberry.field(
+        description="Actions counted for the case worldwide (every section), in one campaign "
+        "(a year) or in all."
+    )
+    async def totals(self, info: Info, campaign: int | None = None) -> PublicTotals:
+        campaign_id = None
+        if campaign is not None:
+            found = await CampaignService(info.context.session).get(
+                campaign, include_drafts=info.context.can_see_drafts
+            )
+            if found is None:
+                raise GraphQLError(
+                    f"There is no {campaign} campaign.", extensions={"code": "NOT_FOUND"}
+                )
+            campaign_id = found.id
+        loader = info.context.case_loaders.totals_by_campaign_and_case_id
+        return PublicTotals.from_amounts(await loader.load((campaign_id, self.id)))
+
+    @strawberry.field(description="Totals published for the case before this platform.")
+    async def historic_totals(self, info: Info) -> list[CaseHistoricTotalNode]:
+        rows = await info.context.case_loaders.historic_totals_by_case_id.load(self.id)
+        return [CaseHistoricTotalNode.from_model(row) for row in rows]
 
     @strawberry.field(
         description="Notes for IS staff only.", extensions=allow(Role.IS_ADMIN, Role.IS_ANALYST)

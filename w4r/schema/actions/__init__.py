@@ -1,0 +1,1 @@
+"""GraphQL for the action ledger (mirrors w4r/actions)."""

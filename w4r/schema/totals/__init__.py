@@ -1,0 +1,1 @@
+"""GraphQL for totals, history and live updates (mirrors w4r/totals)."""

@@ -1,0 +1,134 @@
+"""Live totals: every replica LISTENs on PostgreSQL and fans changes out to its subscribers.
+
+A ledger write NOTIFYs ``w4r_totals`` with its campaign and case in the writing transaction,
+so the notice exists only if the write committed. Each replica keeps one listening
+connection (reconnecting after a loss) and signals the subscribers of the topics touched:
+``(campaign, case)`` and ``(campaign, any case)``. Signals are throttled per topic: at most
+one per ``interval`` seconds, the first at once after a quiet spell and a last one after a
+burst, so a subscriber always ends on the current totals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from typing import Any
+from uuid import UUID
+
+import asyncpg  # type: ignore[import-untyped]
+
+from w4r.actions.repository import NOTIFY_CHANNEL
+
+logger = logging.getLogger(__name__)
+
+Topic = tuple[UUID, UUID | None]
+RECONNECT_SECONDS = (0.5, 1.0, 2.0, 5.0)
+
+
+def _setter(event: asyncio.Event) -> Any:
+    def set_event(_connection: Any) -> None:
+        event.set()
+
+    return set_event
+
+
+class TotalsHub:
+    def __init__(self, dsn: str, *, interval_seconds: float) -> None:
+        self._dsn = dsn
+        self.interval_seconds = interval_seconds
+        self._subscribers: dict[Topic, set[asyncio.Queue[None]]] = defaultdict(set)
+        self._last_sent: dict[Topic, float] = {}
+        self._pending: dict[Topic, asyncio.TimerHandle] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._connected = asyncio.Event()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._listen(), name="w4r-totals-listener")
+
+    async def wait_connected(self) -> None:
+        """Return once the listener is connected (bound the wait with asyncio.timeout)."""
+        await self._connected.wait()
+
+    async def stop(self) -> None:
+        for handle in self._pending.values():
+            handle.cancel()
+        self._pending.clear()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _listen(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                connection = await asyncpg.connect(self._dsn)
+            except (OSError, asyncpg.PostgresError) as error:
+                delay = RECONNECT_SECONDS[min(attempt, len(RECONNECT_SECONDS) - 1)]
+                logger.warning("totals listener cannot connect (%s); retrying in %ss", error, delay)
+                attempt += 1
+                await asyncio.sleep(delay)
+                continue
+            attempt = 0
+            lost = asyncio.Event()
+            connection.add_termination_listener(_setter(lost))
+            try:
+                await connection.add_listener(NOTIFY_CHANNEL, self._on_notify)
+                self._connected.set()
+                # Anything may have changed while no one listened: refresh every topic.
+                for topic in list(self._subscribers):
+                    self._mark(topic)
+                await lost.wait()
+                logger.warning("totals listener lost its connection; reconnecting")
+            finally:
+                self._connected.clear()
+                with contextlib.suppress(Exception):
+                    await connection.close()
+
+    def _on_notify(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            message = json.loads(payload)
+            campaign_id = UUID(message["campaign"])
+            case_id = UUID(message["case"])
+        except (ValueError, KeyError, TypeError):
+            logger.warning("ignoring a malformed totals notice: %r", payload)
+            return
+        self._mark((campaign_id, case_id))
+        self._mark((campaign_id, None))
+
+    def _mark(self, topic: Topic) -> None:
+        if not self._subscribers.get(topic) or topic in self._pending:
+            return
+        loop = asyncio.get_running_loop()
+        wait = self._last_sent.get(topic, float("-inf")) + self.interval_seconds - time.monotonic()
+        self._pending[topic] = loop.call_later(max(wait, 0.0), self._flush, topic)
+
+    def _flush(self, topic: Topic) -> None:
+        self._pending.pop(topic, None)
+        self._last_sent[topic] = time.monotonic()
+        for queue in self._subscribers.get(topic, ()):
+            if queue.empty():  # a subscriber that has not read the last signal needs no other
+                queue.put_nowait(None)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(
+        self, campaign_id: UUID, case_id: UUID | None
+    ) -> AsyncIterator[asyncio.Queue[None]]:
+        """A queue that receives a signal whenever the topic's totals may have changed."""
+        topic = (campaign_id, case_id)
+        queue: asyncio.Queue[None] = asyncio.Queue(maxsize=1)
+        self._subscribers[topic].add(queue)
+        try:
+            yield queue
+        finally:
+            self._subscribers[topic].discard(queue)
+            if not self._subscribers[topic]:
+                del self._subscribers[topic]
+                handle = self._pending.pop(topic, None)
+                if handle is not None:
+                    handle.cancel()
