@@ -133,7 +133,7 @@ async def test_every_tenant_policy_compares_section_id_with_the_transaction_sett
     # '*' = every command; permissive; the same predicate for reading and for writing. Only
     # the declared aggregate tables (counts, no personal data) add a read-only policy for the
     # global scope ('r' = SELECT).
-    wanted = []
+    wanted: list[tuple[str, str, bool, str, str | None]] = []
     for table in TENANT_TABLES:
         wanted.append((table, "*", True, expected, expected))
         if table in AGGREGATE_TABLES:
@@ -173,6 +173,16 @@ async def test_app_role_is_not_superuser_cannot_bypass_rls_and_only_logs_in(
 
 async def test_app_role_owns_nothing(owner_engine: AsyncEngine) -> None:
     assert await rows(owner_engine, OWNED_BY_APP, role=APP_ROLE) == []
+
+
+async def test_the_ledger_is_append_only_for_the_app(owner_engine: AsyncEngine) -> None:
+    privileges = await rows(
+        owner_engine,
+        "select privilege_type from information_schema.role_table_grants "
+        "where grantee = :role and table_name = 'actions' order by 1",
+        role=APP_ROLE,
+    )
+    assert privileges == [("INSERT",), ("SELECT",)]
 
 
 async def test_owner_role_owns_every_table(owner_engine: AsyncEngine) -> None:
