@@ -251,6 +251,28 @@ class LedgerService:
         await self._ledger.add_rollups(cells)
         await self._ledger.notify_totals({(key.campaign_id, key.case_id) for key in cells})
 
+    async def _first_result(
+        self, client_id: str, key: str, operation: str, digest: str
+    ) -> UUID | None:
+        """The result of an earlier request with this key and the same content (a replay),
+        or None for a new key. Refuses a key in flight or used for other content."""
+        if not await self._ledger.try_lock_key(client_id, key):
+            raise InvalidInputError.one(
+                "idempotencyKey",
+                ProblemCode.IN_PROGRESS,
+                "A request with this idempotency key is still being processed; retry shortly.",
+            )
+        stored = (await self._ledger.stored_keys(client_id, [key])).get(key)
+        if stored is None:
+            return None
+        if stored.operation != operation or stored.request_hash != digest:
+            raise InvalidInputError.one(
+                "idempotencyKey",
+                ProblemCode.IDEMPOTENCY_KEY_REUSED,
+                "This idempotency key was used for a different request; use a new key.",
+            )
+        return stored.result_id
+
     async def record(self, draft: ActionDraft, recorder: Recorder) -> Recorded:
         """One action, exactly once per (section, client, idempotency key)."""
         problems = Problems()
@@ -269,21 +291,9 @@ class LedgerService:
                 "channel": recorder.channel.value,
             },
         )
-        if not await self._ledger.try_lock_key(recorder.client_id, key):
-            raise InvalidInputError.one(
-                "idempotencyKey",
-                ProblemCode.IN_PROGRESS,
-                "A request with this idempotency key is still being processed; retry shortly.",
-            )
-        stored = (await self._ledger.stored_keys(recorder.client_id, [key])).get(key)
-        if stored is not None:
-            if stored.operation != "actionRecord" or stored.request_hash != digest:
-                raise InvalidInputError.one(
-                    "idempotencyKey",
-                    ProblemCode.IDEMPOTENCY_KEY_REUSED,
-                    "This idempotency key was used for a different request; use a new key.",
-                )
-            action = (await self._ledger.actions([stored.result_id]))[stored.result_id]
+        first = await self._first_result(recorder.client_id, key, "actionRecord", digest)
+        if first is not None:
+            action = (await self._ledger.actions([first]))[first]
             return Recorded(action=action, replayed=True)
         campaign = await self._rules.check(
             draft.campaign_year, draft.case_id, occurred_at, problems
@@ -434,19 +444,9 @@ class LedgerService:
                 "reporterKind": draft.reporter_kind.value,
             },
         )
-        if not await self._ledger.try_lock_key(recorder.client_id, key):
-            raise InvalidInputError.one(
-                "idempotencyKey", ProblemCode.IN_PROGRESS, "Retry this request shortly."
-            )
-        stored = (await self._ledger.stored_keys(recorder.client_id, [key])).get(key)
-        if stored is not None:
-            if stored.operation != "tallyReport" or stored.request_hash != digest:
-                raise InvalidInputError.one(
-                    "idempotencyKey",
-                    ProblemCode.IDEMPOTENCY_KEY_REUSED,
-                    "This idempotency key was used for a different request; use a new key.",
-                )
-            first = await self._ledger.tally(stored.result_id)
+        first_id = await self._first_result(recorder.client_id, key, "tallyReport", digest)
+        if first_id is not None:
+            first = await self._ledger.tally(first_id)
             assert first is not None
             return first, True
         campaign: Campaign | None = None

@@ -185,15 +185,7 @@ class TotalsRepository:
             Action.verification,
             day,
         )
-        return {
-            (campaign, case_id, str(kind), str(channel), str(verification), on): (
-                int(quantity),
-                int(count),
-            )
-            for campaign, case_id, kind, channel, verification, on, quantity, count in (
-                await self._session.execute(query)
-            )
-        }
+        return await self._sums(query)
 
     async def rollup_sums(
         self, table: Any, section_id: UUID | None
@@ -217,6 +209,9 @@ class TotalsRepository:
         )
         if section_id is not None:
             query = query.where(table.section_id == section_id)
+        return await self._sums(query)
+
+    async def _sums(self, query: Any) -> dict[tuple[Any, ...], tuple[int, int]]:
         return {
             (campaign, case_id, str(kind), str(channel), str(verification), on): (
                 int(quantity),
