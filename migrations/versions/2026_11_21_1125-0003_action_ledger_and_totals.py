@@ -289,6 +289,7 @@ def upgrade() -> None:
         ),
         sa.Column("quantity", sa.Integer(), nullable=False),
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("counted_on", sa.Date(), nullable=False),
         sa.Column(
             "recorded_at",
             sa.DateTime(timezone=True),

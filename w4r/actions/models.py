@@ -7,7 +7,7 @@ recorded action can never be changed or removed by the application.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from uuid import UUID
 
 from sqlalchemy import (
@@ -90,6 +90,9 @@ class Action(TenantOwned):
     channel: Mapped[Channel] = mapped_column(value_enum(Channel, "action_channel"))
     quantity: Mapped[int] = mapped_column(Integer)
     occurred_at: Mapped[datetime]
+    counted_on: Mapped[date]
+    """The day the action counts for: its date in the section's time zone when recorded
+    (kept, so a later change of the section's zone never moves counted actions)."""
     recorded_at: Mapped[datetime] = mapped_column(server_default=func.now())
     verification: Mapped[Verification] = mapped_column(value_enum(Verification, "verification"))
     reporter_kind: Mapped[ReporterKind] = mapped_column(value_enum(ReporterKind, "reporter_kind"))

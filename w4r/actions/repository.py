@@ -45,6 +45,7 @@ _ACTION_COLUMNS = (
     "channel",
     "quantity",
     "occurred_at",
+    "counted_on",
     "verification",
     "reporter_kind",
     "reporter_ref",
@@ -61,6 +62,7 @@ _ACTION_TYPES = {
     "channel": "text",
     "quantity": "integer",
     "occurred_at": "timestamptz",
+    "counted_on": "date",
     "verification": "text",
     "reporter_kind": "text",
     "reporter_ref": "text",
@@ -148,14 +150,16 @@ class LedgerRepository:
     ) -> int:
         """Insert the keys; return how many were new (a smaller number means another
         transaction claimed some of them first)."""
+        # Keys in sorted order: two batches sharing keys lock them in the same order.
+        ordered = sorted(zip(keys, hashes, results, strict=True))
         result = await self._session.execute(
             _INSERT_KEYS,
             {
                 "client_id": client_id,
                 "operation": operation,
-                "keys": list(keys),
-                "hashes": list(hashes),
-                "results": list(results),
+                "keys": [key for key, _, _ in ordered],
+                "hashes": [digest for _, digest, _ in ordered],
+                "results": [result_id for _, _, result_id in ordered],
             },
         )
         return len(result.all())

@@ -224,6 +224,7 @@ class LedgerService:
             "channel": recorder.channel.value,
             "quantity": draft.quantity,
             "occurred_at": occurred_at,
+            "counted_on": self._rules.day(occurred_at),
             "verification": draft.verification.value,
             "reporter_kind": recorder.reporter_kind.value,
             "reporter_ref": recorder.reporter_ref,
@@ -244,7 +245,7 @@ class LedgerService:
                 action_type=row["action_type"],
                 channel=row["channel"],
                 verification=row["verification"],
-                day=self._rules.day(row["occurred_at"]),
+                day=row["counted_on"],
             )
             quantity, count = cells.get(key, (0, 0))
             cells[key] = (quantity + row["quantity"], count + 1)
@@ -449,20 +450,28 @@ class LedgerService:
             first = await self._ledger.tally(first_id)
             assert first is not None
             return first, True
-        campaign: Campaign | None = None
+        loaded = await self._rules.load(draft.campaign_year)
+        if loaded is None:
+            raise InvalidInputError.one(
+                "campaign", ProblemCode.NOT_FOUND, f"There is no {draft.campaign_year} campaign."
+            )
+        campaign = loaded[0]
+        if loaded[1] is None:
+            raise InvalidInputError.one(
+                "campaign",
+                ProblemCode.NOT_ALLOWED,
+                f"The {draft.campaign_year} campaign has no window: it takes no new actions.",
+            )
         for index, line in enumerate(draft.lines):
-            loaded = await self._rules.load(draft.campaign_year)
-            deadline = None if loaded is None else loaded[0].reporting_deadline
-            campaign = await self._rules.check(
+            await self._rules.check(
                 draft.campaign_year,
                 line.case_id,
                 now,
                 problems,
                 f"lines.{index}.",
-                deadline=deadline,
+                deadline=campaign.reporting_deadline,
             )
         problems.raise_any()
-        assert campaign is not None
         tally: Tally = await self._ledger.add(
             Tally(
                 campaign_id=campaign.id,
@@ -535,6 +544,7 @@ class LedgerService:
                     "channel": Channel.OFFLINE_REPORT.value,
                     "quantity": line.quantity,
                     "occurred_at": occurred_at,
+                    "counted_on": self._rules.day(occurred_at),
                     "verification": Verification.SELF_REPORTED.value,
                     "reporter_kind": recorder.reporter_kind.value,
                     "reporter_ref": recorder.reporter_ref,

@@ -165,9 +165,9 @@ class TotalsRepository:
 
     # --- reconciliation ------------------------------------------------------------------
 
-    async def ledger_sums(self, time_zone: str) -> dict[tuple[Any, ...], tuple[int, int]]:
-        """The bound section's ledger summed by rollup key (day in the section's zone)."""
-        day = func.date(func.timezone(time_zone, Action.occurred_at))
+    async def ledger_sums(self) -> dict[tuple[Any, ...], tuple[int, int]]:
+        """The bound section's ledger summed by rollup key."""
+        day = Action.counted_on
         query = select(
             Action.campaign_id,
             Action.case_id,

@@ -120,17 +120,13 @@ async def reconcile(database: Database, *, repair: bool) -> ReconcileReport:
     ) as session:
         totals = TotalsRepository(session)
         sections = list(
-            (
-                await session.execute(
-                    select(Section.id, Section.code, Section.time_zone).order_by(Section.code)
-                )
-            ).all()
+            (await session.execute(select(Section.id, Section.code).order_by(Section.code))).all()
         )
         worldwide: dict[tuple[Any, ...], tuple[int, int]] = defaultdict(lambda: (0, 0))
         corrections: list[tuple[UUID | None, str, tuple[Any, ...], int, int]] = []
-        for section_id, code, time_zone in sections:
+        for section_id, code in sections:
             await rebind(session, TenantBinding.for_section(section_id))
-            ledger = await totals.ledger_sums(time_zone)
+            ledger = await totals.ledger_sums()
             rollups = await totals.rollup_sums(SectionRollup, section_id)
             report.sections += 1
             for key, amounts in ledger.items():

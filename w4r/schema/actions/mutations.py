@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 from uuid import UUID
@@ -70,6 +71,17 @@ class TallyDecisionPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+MAX_CLIENT_ID = 200
+
+
+def _bounded(prefix: str, identity: str) -> str:
+    """``prefix`` + ``identity``, or + its SHA-256 when that would be too long for a key."""
+    client = prefix + identity
+    if len(client) <= MAX_CLIENT_ID:
+        return client
+    return prefix + "sha256:" + hashlib.sha256(identity.encode()).hexdigest()
+
+
 def _client(principal: Principal, client_id: str | None) -> str:
     if principal.is_anonymous:
         if not client_id or not client_id.strip():
@@ -78,8 +90,8 @@ def _client(principal: Principal, client_id: str | None) -> str:
                 ProblemCode.REQUIRED,
                 "Anonymous callers send a clientId (a UUID kept by the site or app).",
             )
-        return "anonymous:" + client_id.strip()[:200]
-    return f"{principal.role.value}:{principal.subject}"
+        return _bounded("anonymous:", client_id.strip())
+    return _bounded(f"{principal.role.value}:", principal.subject or "")
 
 
 def _recorder(info: Info, client_id: str | None, method: str, channel: Channel | None) -> Recorder:
