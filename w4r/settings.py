@@ -79,7 +79,11 @@ class Settings(BaseSettings):
     max_query_depth: int = Field(default=12, ge=2, le=100)
     max_aliases: int = Field(default=30, ge=0, le=1000)
     max_tokens: int = Field(default=2_000, ge=50, le=100_000)
-    max_request_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    max_request_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body; a 10,000-row actionsImport is about 2.5 MB.",
+    )
     document_cache_size: int = Field(default=256, ge=0)
     section_cache_seconds: float = Field(
         default=5.0,

@@ -327,7 +327,7 @@ class LedgerService:
             )
         problems = Problems()
         seen: dict[str, int] = {}
-        prepared: list[tuple[ActionDraft, str, datetime, str]] = []
+        prepared: list[tuple[int, ActionDraft, str, datetime, str]] = []
         for index, draft in enumerate(drafts):
             prefix = f"actions.{index}."
             key = _key(draft.idempotency_key, prefix + "idempotencyKey", problems)
@@ -351,14 +351,14 @@ class LedgerService:
                     "verification": draft.verification.value,
                 },
             )
-            prepared.append((draft, key, occurred_at, digest))
+            prepared.append((index, draft, key, occurred_at, digest))
         problems.raise_any()
-        stored = await self._ledger.stored_keys(recorder.client_id, [item[1] for item in prepared])
-        new: list[tuple[ActionDraft, str, datetime, str]] = []
-        for index, (draft, key, occurred_at, digest) in enumerate(prepared):
+        stored = await self._ledger.stored_keys(recorder.client_id, [item[2] for item in prepared])
+        new: list[tuple[int, ActionDraft, str, datetime, str]] = []
+        for index, draft, key, occurred_at, digest in prepared:
             previous = stored.get(key)
             if previous is None:
-                new.append((draft, key, occurred_at, digest))
+                new.append((index, draft, key, occurred_at, digest))
             elif previous.operation != "actionsImport" or previous.request_hash != digest:
                 problems.add(
                     f"actions.{index}.idempotencyKey",
@@ -366,15 +366,14 @@ class LedgerService:
                     "This idempotency key was used for a different row; use a new key.",
                 )
         campaigns: list[Campaign] = []
-        for index, (draft, _, occurred_at, _) in enumerate(new):
-            position = prepared.index(new[index])
+        for index, draft, _, occurred_at, _ in new:
             campaign = await self._rules.check(
-                draft.campaign_year, draft.case_id, occurred_at, problems, f"actions.{position}."
+                draft.campaign_year, draft.case_id, occurred_at, problems, f"actions.{index}."
             )
             if campaign is not None:
                 campaigns.append(campaign)
         problems.raise_any()
-        quantity = sum(draft.quantity for draft, *_ in new)
+        quantity = sum(draft.quantity for _, draft, *_ in new)
         batch: ImportBatch = await self._ledger.add(
             ImportBatch(
                 client_id=recorder.client_id,
@@ -392,13 +391,13 @@ class LedgerService:
         )
         rows = [
             self._row(draft, campaign, occurred_at, batch_recorder, batch_id=batch.id)
-            for (draft, _, occurred_at, _), campaign in zip(new, campaigns, strict=True)
+            for (_, draft, _, occurred_at, _), campaign in zip(new, campaigns, strict=True)
         ]
         await self._write(rows)
         claimed = await self._ledger.claim_keys(
             recorder.client_id,
             "actionsImport",
-            [key for _, key, _, _ in new],
+            [key for _, _, key, _, _ in new],
             [digest for *_, digest in new],
             [row["id"] for row in rows],
         )

@@ -117,6 +117,7 @@ class TotalsSubscriptions:
     async def totals_updated(
         self, info: Info, campaign: int, case: UUID | None = None
     ) -> AsyncGenerator[TotalsUpdate, None]:
+        # Checked before the stream starts, so a bad campaign is a protocol `error`.
         database = info.context.services.database
         async with database.session(TenantBinding.global_scope()) as session:
             found = await CampaignService(session).get(campaign, include_drafts=False)
@@ -124,11 +125,18 @@ class TotalsSubscriptions:
             raise GraphQLError(
                 f"There is no {campaign} campaign.", extensions={"code": "NOT_FOUND"}
             )
-        hub = info.context.services.hub
-        async with hub.subscribe(found.id, case) as signals:
-            while True:
-                amounts = await _public_totals(info, found.id, case)
-                yield TotalsUpdate(
-                    campaign_year=campaign, case_id=case, totals=PublicTotals.from_amounts(amounts)
-                )
-                await signals.get()
+        return _updates(info, found, case)
+
+
+async def _updates(
+    info: Info, campaign: Campaign, case: UUID | None
+) -> AsyncGenerator[TotalsUpdate, None]:
+    async with info.context.services.hub.subscribe(campaign.id, case) as signals:
+        while True:
+            amounts = await _public_totals(info, campaign.id, case)
+            yield TotalsUpdate(
+                campaign_year=campaign.year,
+                case_id=case,
+                totals=PublicTotals.from_amounts(amounts),
+            )
+            await signals.get()
