@@ -234,10 +234,6 @@ class UnitOfWork:
             self._session = self._database.session(self.binding)
         return self._session
 
-    @property
-    def is_open(self) -> bool:
-        return self._session is not None
-
     def after_commit(self, callback: AfterCommit) -> None:
         """Run ``callback`` once the request's writes are committed (never on rollback)."""
         self._after_commit.append(callback)

@@ -35,10 +35,6 @@ class SectionRepository:
         result = await self._session.execute(select(Section).where(Section.code == code))
         return result.scalar_one_or_none()
 
-    async def list_by_ids(self, ids: Sequence[UUID]) -> list[Section]:
-        result = await self._session.execute(select(Section).where(Section.id.in_(ids)))
-        return list(result.scalars())
-
     async def page(self, *, after_code: str | None, limit: int) -> list[Section]:
         """Sections ordered by code, those after ``after_code``, at most ``limit``."""
         query = select(Section).order_by(Section.code).limit(limit)

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
-from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -173,23 +172,3 @@ class TranslationService:
         if isinstance(translation, SectionCaseTranslation):
             return await self._texts.update_section_translation(translation, **values)
         return await self._texts.update_is_text(translation, **values)
-
-    async def source_changes(
-        self, items: Sequence[tuple[Translation, Case]]
-    ) -> dict[tuple[UUID, str], list[FieldChange]]:
-        """For each outdated translation: what changed in the source since it was made."""
-        outdated = [
-            (translation, case) for translation, case in items if is_outdated(translation, case)
-        ]
-        keys = sorted(
-            {(case.id, translation.source_revision) for translation, case in outdated}
-            | {(case.id, case.source_revision) for _, case in outdated}
-        )
-        snapshots = await self._texts.revisions(keys)
-        return {
-            (case.id, translation.language): changes_between(
-                snapshots.get((case.id, translation.source_revision), {}),
-                snapshots.get((case.id, case.source_revision), {}),
-            )
-            for translation, case in outdated
-        }

@@ -11,7 +11,13 @@ from w4r.cases.models import Case
 from w4r.schema.context import Info
 from w4r.translations.fallback import Served, TextOrigin
 from w4r.translations.models import TEXT_FIELDS, CaseText, SectionCaseTranslation, TextStatus
-from w4r.translations.service import Translation, camel, changes_between, is_outdated
+from w4r.translations.service import (
+    Translation,
+    camel,
+    changes_between,
+    is_outdated,
+    missing_fields,
+)
 
 TextOriginEnum = strawberry.enum(TextOrigin, name="TextOrigin")
 
@@ -114,7 +120,7 @@ class CaseTranslationNode:
                 source_revision=None,
                 updated_at=None,
                 published_at=None,
-                missing_fields=[camel(field) for field in TEXT_FIELDS if getattr(source, field)],
+                missing_fields=missing_fields(None, source),
                 _case=case,
                 **dict.fromkeys(TEXT_FIELDS),
             )
@@ -132,11 +138,7 @@ class CaseTranslationNode:
             source_revision=translation.source_revision,
             updated_at=translation.updated_at,
             published_at=translation.published_at,
-            missing_fields=[
-                camel(field)
-                for field in TEXT_FIELDS
-                if getattr(source, field) and not getattr(translation, field)
-            ],
+            missing_fields=missing_fields(translation, source),
             _case=case,
             **translation.fields(),
         )
