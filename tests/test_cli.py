@@ -116,6 +116,7 @@ def verifier(settings: Settings, signing_key_json: str) -> TokenVerifier:
         pytest.param(("sections", "list"), "section", id="sections-list"),
         pytest.param(("sections", "create"), "Register a national section", id="sections-create"),
         pytest.param(("sections", "add-host"), "resolve to section CODE", id="sections-add-host"),
+        pytest.param(("totals", "reconcile"), "Recompute every rollup", id="totals-reconcile"),
     ],
 )
 def test_help_describes_every_command(

@@ -26,11 +26,12 @@ from tests.conftest import SECTION_CREATE, GraphQLClient, section_input, unique_
 from w4r.platform.auth import Role
 
 CASE_COUNT = 25
-MAX_STATEMENTS = 10
-PARTNER_STATEMENTS = 9
+MAX_STATEMENTS = 12
+PARTNER_STATEMENTS = 11
 """The partner list, measured: the tenant binding, the campaign, the page, then one
 statement each for the published IS texts, the section's published translations, the
-appeal targets, the recipients, the outcomes and the campaigns of all the page's cases."""
+appeal targets, the recipients, the outcomes, the campaigns, the campaign of `totals` by
+year and the totals of all the page's cases."""
 SECTION_TRANSLATIONS_STATEMENTS = 5
 """The IS admin's translations at a section's endpoint: the binding, the campaign, the
 page, then the IS texts and the section's translations of all the page's cases."""
@@ -48,6 +49,7 @@ query ($year: Int!, $first: Int!) {
         solidarityRecipients { name }
         outcomes { kind occurredOn datePrecision description }
         campaigns { year }
+        totals(campaign: $year) { quantity verified selfReported }
       }
     }
     pageInfo { hasNextPage endCursor }
@@ -288,6 +290,7 @@ async def test_the_partner_case_list_serves_each_cases_data(
         "solidarityRecipients": [{"name": "Subject 6"}],
         "outcomes": list(OUTCOMES),
         "campaigns": [{"year": case_list.year}],
+        "totals": {"quantity": 0, "verified": 0, "selfReported": 0},
     }
     # and one it did not translate falls back to the English source
     assert nodes[case_list.slugs[7]] == {
@@ -305,6 +308,7 @@ async def test_the_partner_case_list_serves_each_cases_data(
         "solidarityRecipients": [{"name": "Subject 7"}],
         "outcomes": list(OUTCOMES),
         "campaigns": [{"year": case_list.year}],
+        "totals": {"quantity": 0, "verified": 0, "selfReported": 0},
     }
     # and every case has its own targets and outcomes
     for index, slug in enumerate(case_list.slugs):

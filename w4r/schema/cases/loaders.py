@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from w4r.campaigns.models import Campaign, SectionCampaign
-from w4r.campaigns.repository import SectionCampaignRepository
+from w4r.campaigns.repository import CampaignRepository, SectionCampaignRepository
 from w4r.cases.models import AppealTarget, Case, CaseOutcome, SolidarityRecipient
 from w4r.cases.repository import CaseRepository
 from w4r.totals.models import CaseHistoricTotal
@@ -59,6 +59,10 @@ class CaseLoaders:
         self.featured_case_ids_by_campaign_id: DataLoader[UUID, list[UUID]] = DataLoader(
             self._featured
         )
+        self._campaigns = CampaignRepository(session)
+        self.campaigns_by_year: DataLoader[int, Campaign | None] = DataLoader(
+            self._campaigns_by_year
+        )
         self._totals = TotalsRepository(session)
         self.totals_by_campaign_and_case_id: DataLoader[tuple[UUID | None, UUID], Amounts] = (
             DataLoader(self._case_totals)
@@ -103,6 +107,10 @@ class CaseLoaders:
     async def _section_campaigns(self, ids: Sequence[UUID]) -> list[SectionCampaign | None]:
         found = await self._participation.by_campaign_ids(ids)
         return [found.get(campaign_id) for campaign_id in ids]
+
+    async def _campaigns_by_year(self, years: Sequence[int]) -> list[Campaign | None]:
+        found = await self._campaigns.by_years(years)
+        return [found.get(year) for year in years]
 
     async def _case_totals(self, keys: Sequence[tuple[UUID | None, UUID]]) -> list[Amounts]:
         """One statement per distinct campaign asked for (usually one)."""

@@ -9,7 +9,6 @@ import strawberry
 from graphql import GraphQLError
 
 from w4r.campaigns.models import CampaignStatus
-from w4r.campaigns.service import CampaignService
 from w4r.cases.models import (
     AppealTarget,
     Case,
@@ -250,10 +249,11 @@ class CaseNode:
     async def totals(self, info: Info, campaign: int | None = None) -> PublicTotals:
         campaign_id = None
         if campaign is not None:
-            found = await CampaignService(info.context.session).get(
-                campaign, include_drafts=info.context.can_see_drafts
-            )
-            if found is None:
+            loaders = info.context.case_loaders
+            found = await loaders.campaigns_by_year.load(campaign)
+            if found is None or (
+                found.status is CampaignStatus.DRAFT and not info.context.can_see_drafts
+            ):
                 raise GraphQLError(
                     f"There is no {campaign} campaign.", extensions={"code": "NOT_FOUND"}
                 )
