@@ -79,7 +79,12 @@ class Action(TenantOwned):
 
     __tablename__ = "actions"
     __table_args__ = (
-        CheckConstraint(f"quantity between 1 and {MAX_QUANTITY}", name="quantity_range"),
+        # Negative only in an event report's correction (it replaces an earlier report).
+        CheckConstraint(
+            f"quantity between -{MAX_QUANTITY} and {MAX_QUANTITY} and quantity <> 0 "
+            "and (quantity > 0 or event_id is not null)",
+            name="quantity_range",
+        ),
         Index("ix_actions_section_id_campaign_id_case_id", "section_id", "campaign_id", "case_id"),
     )
 
@@ -101,6 +106,7 @@ class Action(TenantOwned):
     client_id: Mapped[str | None] = mapped_column(Text)
     import_batch_id: Mapped[UUID | None]
     tally_id: Mapped[UUID | None]
+    event_id: Mapped[UUID | None]
 
 
 class IdempotencyKey(TenantOwned):

@@ -25,6 +25,7 @@ MODEL_MODULES = (
     "w4r.translations.models",
     "w4r.actions.models",
     "w4r.totals.models",
+    "w4r.events.models",
 )
 """Every module that declares tables; imported so the metadata is complete."""
 

@@ -1,0 +1,1 @@
+"""Letter-writing events: organising, finding, registering, reporting."""
