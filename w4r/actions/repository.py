@@ -53,6 +53,7 @@ _ACTION_COLUMNS = (
     "client_id",
     "import_batch_id",
     "tally_id",
+    "event_id",
 )
 _ACTION_TYPES = {
     "id": "uuid",
@@ -70,6 +71,7 @@ _ACTION_TYPES = {
     "client_id": "text",
     "import_batch_id": "uuid",
     "tally_id": "uuid",
+    "event_id": "uuid",
 }
 
 # One statement for any number of rows: arrays unnested server-side (section_id defaults

@@ -23,6 +23,7 @@ from w4r.actions.drafts import ActionDraft, Recorder, TallyDraft
 from w4r.actions.models import (
     MAX_QUANTITY,
     Action,
+    ActionType,
     Channel,
     ImportBatch,
     ReporterKind,
@@ -232,6 +233,7 @@ class LedgerService:
             "client_id": recorder.client_id,
             "import_batch_id": batch_id,
             "tally_id": tally_id,
+            "event_id": None,
         }
 
     async def _write(self, rows: Sequence[dict[str, Any]]) -> None:
@@ -415,6 +417,57 @@ class LedgerService:
             quantity=quantity,
         )
 
+    # --- event reports ------------------------------------------------------------------
+
+    async def check_event_cases(
+        self, year: int, case_ids: Sequence[UUID], occurred_at: datetime, problems: Problems
+    ) -> Campaign | None:
+        """The campaign, when the section may count actions for these cases at this time."""
+        campaign = None
+        for index, case_id in enumerate(case_ids):
+            campaign = await self._rules.check(
+                year, case_id, occurred_at, problems, f"lines.{index}."
+            )
+        return campaign
+
+    async def record_event_report(
+        self,
+        *,
+        campaign: Campaign,
+        event_id: UUID,
+        occurred_at: datetime,
+        deltas: dict[tuple[UUID, ActionType], int],
+        reporter_kind: ReporterKind,
+        reporter_ref: str | None,
+    ) -> None:
+        """Ledger rows for what changed since the event's previous report: a correction
+        adds the difference (negative where the new report says less), never the whole."""
+        rows = [
+            {
+                "id": uuid.uuid4(),
+                "campaign_id": campaign.id,
+                "case_id": case_id,
+                "action_type": action_type.value,
+                "channel": Channel.EVENT.value,
+                "quantity": quantity,
+                "occurred_at": occurred_at,
+                "counted_on": self._rules.day(occurred_at),
+                "verification": Verification.SELF_REPORTED.value,
+                "reporter_kind": reporter_kind.value,
+                "reporter_ref": reporter_ref,
+                "method": "eventReport",
+                "client_id": None,
+                "import_batch_id": None,
+                "tally_id": None,
+                "event_id": event_id,
+            }
+            for (case_id, action_type), quantity in sorted(
+                deltas.items(), key=lambda item: (str(item[0][0]), item[0][1].value)
+            )
+            if quantity != 0
+        ]
+        await self._write(rows)
+
     # --- tallies ------------------------------------------------------------------------
 
     async def report_tally(self, draft: TallyDraft, recorder: Recorder) -> tuple[Tally, bool]:
@@ -551,6 +604,7 @@ class LedgerService:
                     "client_id": None,
                     "import_batch_id": None,
                     "tally_id": tally_id,
+                    "event_id": None,
                 }
                 for line in lines
             ]

@@ -52,6 +52,8 @@ class Role(enum.StrEnum):
 
     ANONYMOUS = "anonymous"
     PARTNER_APP = "partner-app"
+    EVENT_HOST = "event-host"
+    """A volunteer who organises events for one section (a token the section gives)."""
     SECTION_EDITOR = "section-editor"
     SECTION_ADMIN = "section-admin"
     IS_ANALYST = "is-analyst"
@@ -102,8 +104,8 @@ ANONYMOUS: Final = Principal(role=Role.ANONYMOUS)
 
 
 def check_role_binding(role: Role, section_code: str | None) -> None:
-    """Section staff belong to exactly one section; IS staff to none."""
-    if role in SECTION_STAFF_ROLES and section_code is None:
+    """Section staff and event hosts belong to exactly one section; IS staff to none."""
+    if (role in SECTION_STAFF_ROLES or role is Role.EVENT_HOST) and section_code is None:
         raise TokenError(f"A {role.value} token must name its section.")
     if role in INTERNATIONAL_SECRETARIAT_ROLES and section_code is not None:
         raise TokenError(f"An {role.value} token is global and must not name a section.")
