@@ -450,8 +450,8 @@ def test_sections_add_host_refuses_a_bad_or_taken_host(
 
 DEMO_LOADED = (
     "Demo data loaded: sections gb, us, au, pl, fr, ca; campaigns 2025, 2024, 2023, 2022, "
-    "2021, 2020, 2019, 2015, 2014; 21 cases; 10 translations; 13 historic totals; 2025 "
-    "participation of au, ca, fr, gb, pl, us\n"
+    "2021, 2020, 2019, 2015, 2014; 21 cases; 10 translations; 13 historic totals; 5 events; "
+    "2025 participation of au, ca, fr, gb, pl, us\n"
 )
 
 

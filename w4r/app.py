@@ -29,6 +29,7 @@ from w4r.platform.health import readiness
 from w4r.platform.migrations import head_revision
 from w4r.schema.api import build_schema
 from w4r.schema.context import GraphQLServices
+from w4r.schema.events.feeds import event_calendar, section_calendar
 from w4r.schema.http import build_view, make_endpoint, make_websocket_endpoint
 from w4r.settings import Settings
 from w4r.tenants.registry import SectionRegistry
@@ -125,6 +126,8 @@ def create_app(
         routes=[
             Route("/graphql", endpoint, methods=["GET", "POST"]),
             Route("/s/{code}/graphql", endpoint, methods=["GET", "POST"]),
+            Route("/s/{code}/events.ics", section_calendar, methods=["GET"]),
+            Route("/s/{code}/events/{event_id}.ics", event_calendar, methods=["GET"]),
             WebSocketRoute("/graphql", websocket_endpoint),
             WebSocketRoute("/s/{code}/graphql", websocket_endpoint),
             Route("/healthz", healthz, methods=["GET"]),

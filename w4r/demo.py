@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +18,12 @@ from w4r.campaigns.service import CampaignService, SectionCampaignService
 from w4r.cases.demo_content import DEMO_CAMPAIGNS, DEMO_CASES, DemoCase
 from w4r.cases.repository import CaseFilterSpec
 from w4r.cases.service import CaseService
+from w4r.events.demo_content import DEMO_EVENTS, window
+from w4r.events.drafts import EventDraft, EventSearch
+from w4r.events.models import EventStatus
+from w4r.events.repository import EventRepository
+from w4r.events.service import EventService, SectionInfo
+from w4r.platform.auth import Principal, Role
 from w4r.platform.database import Database, TenantBinding
 from w4r.tenants.demo import DEMO_SECTIONS, load_demo_sections
 from w4r.tenants.models import Section
@@ -34,6 +41,7 @@ class DemoReport:
     translations: int = 0
     histories: int = 0
     participations: list[str] = field(default_factory=list)
+    events: int = 0
 
     @property
     def is_empty(self) -> bool:
@@ -44,6 +52,7 @@ class DemoReport:
             or self.translations
             or self.histories
             or self.participations
+            or self.events
         )
 
     def describe(self) -> str:
@@ -60,6 +69,8 @@ class DemoReport:
             parts.append(f"{self.translations} translations")
         if self.histories:
             parts.append(f"{self.histories} historic totals")
+        if self.events:
+            parts.append(f"{self.events} events")
         if self.participations:
             parts.append(f"{CURRENT_YEAR} participation of {', '.join(self.participations)}")
         return "Demo data loaded: " + "; ".join(parts)
@@ -90,6 +101,7 @@ async def load_demo(database: Database) -> DemoReport:
     # Each section's translations, in that section's scope.
     report.histories = await _load_history(database)
     report.participations = await _take_part(database, sections.values())
+    report.events = await _load_events(database, sections)
     codes = {item.section_code for demo in new_cases for item in demo.translations}
     for code in sorted(code for code in codes if code is not None):
         section = sections.get(code)
@@ -210,3 +222,67 @@ async def _take_part(database: Database, sections: Iterable[Section]) -> list[st
             await session.commit()
             joined.append(section.code)
     return joined
+
+
+async def _load_events(database: Database, sections: dict[str, Section]) -> int:
+    """The demo events of each demo section that has no event yet, published."""
+    written = 0
+    today = datetime.now(UTC).date()
+    async with database.session(TenantBinding.global_scope()) as session:
+        slugs = {slug for event in DEMO_EVENTS for slug in event.case_slugs}
+        cases = {
+            slug: case
+            for slug in slugs
+            if (case := await CaseService(session).get_by_slug(slug, include_drafts=False))
+        }
+    for code in dict.fromkeys(event.section_code for event in DEMO_EVENTS):
+        section = sections.get(code)
+        if section is None:
+            continue
+        binding = TenantBinding.for_section(section.id)
+        organiser = Principal(role=Role.SECTION_ADMIN, subject="demo", section_code=code)
+        async with database.session(binding) as session:
+            service = EventService(
+                session,
+                SectionInfo(
+                    section_id=section.id,
+                    languages=tuple(section.languages),
+                    time_zone=section.time_zone,
+                    grace_days=0,
+                ),
+                organiser,
+            )
+            if await EventRepository(session).search(
+                EventSearch(), statuses=list(EventStatus), host_subject=None, after=None, limit=1
+            ):
+                continue
+            for demo in DEMO_EVENTS:
+                if demo.section_code != code:
+                    continue
+                starts_at, ends_at = window(demo, today)
+                event = await service.create(
+                    EventDraft(
+                        campaign_year=CURRENT_YEAR,
+                        format=demo.format,
+                        language=demo.language,
+                        texts=demo.texts,
+                        starts_at=starts_at,
+                        ends_at=ends_at,
+                        time_zone=demo.time_zone,
+                        organiser_name=demo.organiser_name,
+                        venue_name=demo.venue_name,
+                        street_address=demo.street_address,
+                        city=demo.city,
+                        country=demo.country,
+                        latitude=demo.latitude,
+                        longitude=demo.longitude,
+                        online_url=demo.online_url,
+                        capacity=demo.capacity,
+                        address_visibility=demo.address_visibility,
+                        case_ids=[cases[slug].id for slug in demo.case_slugs if slug in cases],
+                    )
+                )
+                await service.publish(event.id)
+                written += 1
+            await session.commit()
+    return written

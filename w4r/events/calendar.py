@@ -15,11 +15,15 @@ Limits:
   occurrence is written in UTC instead, which is exact.
 - ``organizer_name`` goes to ``CONTACT``: ``ORGANIZER`` needs an address (a ``mailto:`` URI)
   that a public feed should not give out.
+- Texts (title, description, location, organiser) are TEXT values: ``\\r\\n`` and a lone
+  ``\\r`` are written as line feeds (and read back as ``\\n``); the other control characters,
+  which RFC 5545 does not allow in TEXT, are dropped (tab is kept).
 - No ``SEQUENCE``: subscribers re-read the whole feed; ``DTSTAMP`` is the last update.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -29,6 +33,9 @@ from icalendar import Calendar, Event
 from icalendar.enums import STATUS
 
 DEFAULT_PRODUCT_ID = "-//Amnesty International//w4r//EN"
+
+_LINE_BREAK = re.compile(r"\r\n?")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +93,12 @@ def render_calendar(
                 stamp=item.updated_at.astimezone(UTC),
                 start=starts,
                 end=ends,
-                summary=item.title,
-                description=item.description,
-                location=item.location,
+                summary=_text(item.title),
+                description=_optional_text(item.description),
+                location=_optional_text(item.location),
                 url=item.url,
                 status=STATUS.CANCELLED if item.is_cancelled else STATUS.CONFIRMED,
-                contacts=item.organizer_name,
+                contacts=_optional_text(item.organizer_name),
             )
         )
         years = (starts.year, ends.year)
@@ -113,3 +120,12 @@ def _local(instant: datetime, zone: ZoneInfo) -> datetime:
     if local.fold and local.replace(fold=0).utcoffset() != local.utcoffset():
         return instant.astimezone(UTC)
     return local
+
+
+def _text(value: str) -> str:
+    """A TEXT value: line breaks as ``\\n``, no control characters but tab and line feed."""
+    return _CONTROL.sub("", _LINE_BREAK.sub("\n", value))
+
+
+def _optional_text(value: str | None) -> str | None:
+    return None if value is None else _text(value)

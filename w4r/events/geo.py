@@ -66,8 +66,9 @@ def check_radius(radius_km: float) -> None:
 def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """The great-circle distance in km between two points given in degrees (haversine).
 
-    The haversine is well conditioned for small distances; the asin argument is clamped to
-    [0, 1] so that rounding near the antipodes cannot leave asin's domain."""
+    The haversine is well conditioned for small distances; near the antipodes it loses
+    precision (to about 1e-8 relative, well under a metre), far beyond ``MAX_RADIUS_KM``. The
+    asin argument is clamped to [0, 1] so that rounding cannot leave asin's domain."""
     phi1 = math.radians(lat1)
     phi2 = math.radians(lat2)
     half_dphi = (phi2 - phi1) / 2.0

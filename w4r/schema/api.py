@@ -29,6 +29,8 @@ from w4r.schema.campaigns.queries import CampaignQueries
 from w4r.schema.cases.mutations import CaseMutations
 from w4r.schema.cases.queries import CaseQueries
 from w4r.schema.errors import should_mask_error
+from w4r.schema.events.mutations import EventMutations
+from w4r.schema.events.queries import EventQueries
 from w4r.schema.tenants.mutations import TenantMutations
 from w4r.schema.tenants.queries import TenantQueries
 from w4r.schema.totals.queries import TotalsQueries, TotalsSubscriptions
@@ -37,13 +39,20 @@ from w4r.settings import Settings
 
 
 @strawberry.type
-class Query(TenantQueries, CampaignQueries, CaseQueries, ActionQueries, TotalsQueries):
+class Query(
+    TenantQueries, CampaignQueries, CaseQueries, ActionQueries, TotalsQueries, EventQueries
+):
     pass
 
 
 @strawberry.type
 class Mutation(
-    TenantMutations, CampaignMutations, CaseMutations, TranslationMutations, ActionMutations
+    TenantMutations,
+    CampaignMutations,
+    CaseMutations,
+    TranslationMutations,
+    ActionMutations,
+    EventMutations,
 ):
     pass
 

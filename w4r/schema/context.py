@@ -15,6 +15,7 @@ from w4r.platform.auth import Principal, TokenVerifier
 from w4r.platform.database import Database, TenantBinding, UnitOfWork
 from w4r.platform.negotiation import accepted_languages
 from w4r.schema.cases.loaders import CaseLoaders
+from w4r.schema.events.loaders import EventLoaders
 from w4r.schema.tenants.loaders import TenantLoaders
 from w4r.settings import Settings
 from w4r.tenants.registry import SectionRef, SectionRegistry
@@ -60,6 +61,10 @@ class Context:
     @cached_property
     def case_loaders(self) -> CaseLoaders:
         return CaseLoaders(self.session)
+
+    @cached_property
+    def event_loaders(self) -> EventLoaders:
+        return EventLoaders(self.session)
 
     @cached_property
     def accepted_languages(self) -> list[str]:

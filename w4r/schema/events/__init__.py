@@ -1,0 +1,1 @@
+"""GraphQL for letter-writing events (mirrors w4r/events)."""

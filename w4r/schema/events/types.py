@@ -1,0 +1,214 @@
+"""GraphQL types of events and registrations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import strawberry
+
+from w4r.events.models import (
+    AddressVisibility,
+    Event,
+    EventFormat,
+    EventStatus,
+    Registration,
+    RegistrationStatus,
+)
+from w4r.events.service import coarse, shown_status
+from w4r.platform.auth import Role
+from w4r.schema.cases.types import CaseNode
+from w4r.schema.context import Info
+from w4r.translations.fallback import language_chain
+
+EventStatusEnum = strawberry.enum(EventStatus, name="EventStatus")
+EventFormatEnum = strawberry.enum(EventFormat, name="EventFormat")
+AddressVisibilityEnum = strawberry.enum(AddressVisibility, name="AddressVisibility")
+RegistrationStatusEnum = strawberry.enum(RegistrationStatus, name="RegistrationStatus")
+
+STAFF = frozenset({Role.SECTION_ADMIN, Role.SECTION_EDITOR, Role.IS_ADMIN})
+
+
+def may_see_private(info: Info, event: Event) -> bool:
+    """The section's staff, and the host of this event."""
+    principal = info.context.principal
+    if principal.role in STAFF:
+        return True
+    return (
+        principal.role is Role.EVENT_HOST
+        and event.host_subject is not None
+        and event.host_subject == principal.subject
+    )
+
+
+@strawberry.type(name="EventText")
+class EventTextNode:
+    language: str
+    is_fallback: bool
+    title: str
+    description: str | None
+
+
+@strawberry.type(name="Venue", description="Where the event takes place.")
+class VenueNode:
+    name: str | None
+    street_address: str | None = strawberry.field(
+        description="Null when the address is for registered people only."
+    )
+    city: str | None
+    country: str | None
+    latitude: float | None = strawberry.field(
+        description="Rounded to about 1 km when the address is for registered people only."
+    )
+    longitude: float | None
+
+
+@strawberry.type(name="Event", description="A letter-writing event of this section.")
+class EventNode:
+    id: UUID
+    status: EventStatusEnum  # type: ignore[valid-type]
+    format: EventFormatEnum  # type: ignore[valid-type]
+    language: str = strawberry.field(description="The event's own language.")
+    starts_at: datetime
+    ends_at: datetime
+    time_zone: str = strawberry.field(description="The IANA time zone of the event's place.")
+    capacity: int | None
+    address_visibility: AddressVisibilityEnum  # type: ignore[valid-type]
+    organiser_name: str
+    distance_km: float | None = strawberry.field(
+        description="From the point searched near, when there was one."
+    )
+    _model: strawberry.Private[Event]
+    _full: strawberry.Private[bool]
+
+    @classmethod
+    def from_model(
+        cls, event: Event, info: Info, distance_km: float | None = None, *, registered: bool = False
+    ) -> EventNode:
+        return cls(
+            id=event.id,
+            status=shown_status(event),
+            format=event.format,
+            language=event.language,
+            starts_at=event.starts_at,
+            ends_at=event.ends_at,
+            time_zone=event.time_zone,
+            capacity=event.capacity,
+            address_visibility=event.address_visibility,
+            organiser_name=event.organiser_name,
+            distance_km=None if distance_km is None else round(distance_km, 3),
+            _model=event,
+            _full=registered
+            or event.address_visibility is AddressVisibility.PUBLIC
+            or may_see_private(info, event),
+        )
+
+    @strawberry.field(
+        description="Title and description in a language (argument, else Accept-Language, "
+        "else the section's default), falling back to the event's own language."
+    )
+    async def text(self, info: Info, language: str | None = None) -> EventTextNode:
+        texts = {
+            text.language: text
+            for text in await info.context.event_loaders.texts_by_event_id.load(self.id)
+        }
+        context = info.context
+        requested = (
+            [language]
+            if language
+            else context.accepted_languages
+            or ([context.section.default_language] if context.section else [])
+        )
+        for wanted in requested:
+            for tag in language_chain(wanted):
+                if tag in texts:
+                    chosen = texts[tag]
+                    return EventTextNode(
+                        language=tag,
+                        is_fallback=tag != requested[0],
+                        title=chosen.title,
+                        description=chosen.description,
+                    )
+        own = texts[self.language]
+        return EventTextNode(
+            language=own.language,
+            is_fallback=bool(requested) and own.language != requested[0],
+            title=own.title,
+            description=own.description,
+        )
+
+    @strawberry.field
+    def venue(self) -> VenueNode | None:
+        event = self._model
+        if event.latitude is None:
+            return None
+        return VenueNode(
+            name=event.venue_name,
+            street_address=event.street_address if self._full else None,
+            city=event.city,
+            country=event.country,
+            latitude=event.latitude if self._full else coarse(event.latitude),
+            longitude=event.longitude if self._full else coarse(event.longitude),
+        )
+
+    @strawberry.field(description="Null when the link is for registered people only.")
+    def online_url(self) -> str | None:
+        return self._model.online_url if self._full else None
+
+    @strawberry.field(description="The section's staff and the event's host only.")
+    def organiser_email(self, info: Info) -> str | None:
+        return self._model.organiser_email if may_see_private(info, self._model) else None
+
+    @strawberry.field(description="Confirmed people, guests included.")
+    async def registered_count(self, info: Info) -> int:
+        return await info.context.event_loaders.seats_by_event_id.load(self.id)
+
+    @strawberry.field(description="Null without a capacity; 0 when full (the waitlist opens).")
+    async def spots_left(self, info: Info) -> int | None:
+        if self.capacity is None:
+            return None
+        seats = await info.context.event_loaders.seats_by_event_id.load(self.id)
+        return max(self.capacity - seats, 0)
+
+    @strawberry.field
+    async def cases(self, info: Info) -> list[CaseNode]:
+        ids = await info.context.event_loaders.case_ids_by_event_id.load(self.id)
+        cases = await info.context.case_loaders.cases_by_id.load_many(ids)
+        return [CaseNode.from_model(case) for case in cases if case is not None]
+
+    @strawberry.field(description="The section's staff and the event's host only.")
+    async def registrations(self, info: Info) -> list[RegistrationNode]:
+        if not may_see_private(info, self._model):
+            raise strawberry.exceptions.StrawberryGraphQLError(
+                "Only the section's staff and the event's host see the attendees.",
+                extensions={"code": "FORBIDDEN"},
+            )
+        from w4r.schema.events.mutations import event_service
+
+        rows = await event_service(info).registrations(self.id)
+        return [RegistrationNode.from_model(row) for row in rows]
+
+
+@strawberry.type(name="Registration", description="One person's RSVP (personal data).")
+class RegistrationNode:
+    id: UUID
+    name: str
+    email: str
+    guests: int
+    may_contact: bool
+    language: str | None
+    status: RegistrationStatusEnum  # type: ignore[valid-type]
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, row: Registration) -> RegistrationNode:
+        return cls(
+            id=row.id,
+            name=row.name,
+            email=row.email,
+            guests=row.guests,
+            may_contact=row.may_contact,
+            language=row.language,
+            status=row.status,
+            created_at=row.created_at,
+        )
