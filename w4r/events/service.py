@@ -35,6 +35,7 @@ from w4r.events.models import (
     EventReport,
     EventReportLine,
     EventStatus,
+    EventText,
     Registration,
     RegistrationStatus,
 )
@@ -43,6 +44,7 @@ from w4r.platform.auth import Principal, Role
 from w4r.platform.errors import InvalidInputError, PermissionDeniedError, ProblemCode
 from w4r.platform.languages import normalize_language_tag
 from w4r.platform.validation import Problems
+from w4r.translations.fallback import language_chain
 
 MAX_EVENT_DAYS = 7
 MAX_REGISTRATIONS_PER_CLIENT = 3
@@ -61,6 +63,20 @@ def shown_status(event: Event, now: datetime | None = None) -> EventStatus:
     if event.status is EventStatus.PUBLISHED and event.ends_at <= moment:
         return EventStatus.FINISHED
     return event.status
+
+
+def pick_text(
+    texts: Sequence[EventText], requested: Sequence[str], own_language: str
+) -> tuple[EventText, bool]:
+    """The text in the first requested language (or a parent of it) the event has, else in
+    the event's own language; and whether that is a fallback."""
+    by_language = {text.language: text for text in texts}
+    for wanted in requested:
+        for tag in language_chain(wanted):
+            if tag in by_language:
+                return by_language[tag], tag != requested[0]
+    own = by_language[own_language]
+    return own, bool(requested) and own_language != requested[0]
 
 
 @dataclass(frozen=True, slots=True)

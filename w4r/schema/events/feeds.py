@@ -18,24 +18,15 @@ from w4r.events.calendar import CalendarEvent, render_calendar
 from w4r.events.drafts import EventSearch
 from w4r.events.models import AddressVisibility, Event, EventStatus, EventText
 from w4r.events.repository import EventRepository
+from w4r.events.service import pick_text
 from w4r.platform.auth import ANONYMOUS
 from w4r.platform.errors import SectionResolutionError
 from w4r.schema.context import GraphQLServices
 from w4r.schema.http import build_context
-from w4r.translations.fallback import language_chain
 
 CALENDAR_MEDIA_TYPE = "text/calendar; charset=utf-8"
 PAST_DAYS = 30
 MAX_EVENTS = 500
-
-
-def _text(texts: list[EventText], languages: list[str], own: str) -> EventText:
-    by_language = {text.language: text for text in texts}
-    for wanted in languages:
-        for tag in language_chain(wanted):
-            if tag in by_language:
-                return by_language[tag]
-    return by_language[own]
 
 
 def _location(event: Event) -> str | None:
@@ -94,7 +85,7 @@ async def _render(request: Request, event_id: UUID | None) -> Response:
         languages = context.accepted_languages or [section.default_language]
         body = render_calendar(
             [
-                _calendar_event(event, _text(texts[event.id], languages, event.language))
+                _calendar_event(event, pick_text(texts[event.id], languages, event.language)[0])
                 for event in events
             ],
             name=f"Write for Rights events ({section.code})",

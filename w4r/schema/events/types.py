@@ -15,11 +15,10 @@ from w4r.events.models import (
     Registration,
     RegistrationStatus,
 )
-from w4r.events.service import coarse, shown_status
+from w4r.events.service import coarse, pick_text, shown_status
 from w4r.platform.auth import Role
 from w4r.schema.cases.types import CaseNode
 from w4r.schema.context import Info
-from w4r.translations.fallback import language_chain
 
 EventStatusEnum = strawberry.enum(EventStatus, name="EventStatus")
 EventFormatEnum = strawberry.enum(EventFormat, name="EventFormat")
@@ -108,10 +107,7 @@ class EventNode:
         "else the section's default), falling back to the event's own language."
     )
     async def text(self, info: Info, language: str | None = None) -> EventTextNode:
-        texts = {
-            text.language: text
-            for text in await info.context.event_loaders.texts_by_event_id.load(self.id)
-        }
+        texts = await info.context.event_loaders.texts_by_event_id.load(self.id)
         context = info.context
         requested = (
             [language]
@@ -119,22 +115,12 @@ class EventNode:
             else context.accepted_languages
             or ([context.section.default_language] if context.section else [])
         )
-        for wanted in requested:
-            for tag in language_chain(wanted):
-                if tag in texts:
-                    chosen = texts[tag]
-                    return EventTextNode(
-                        language=tag,
-                        is_fallback=tag != requested[0],
-                        title=chosen.title,
-                        description=chosen.description,
-                    )
-        own = texts[self.language]
+        chosen, is_fallback = pick_text(texts, requested, self.language)
         return EventTextNode(
-            language=own.language,
-            is_fallback=bool(requested) and own.language != requested[0],
-            title=own.title,
-            description=own.description,
+            language=chosen.language,
+            is_fallback=is_fallback,
+            title=chosen.title,
+            description=chosen.description,
         )
 
     @strawberry.field
