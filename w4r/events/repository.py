@@ -7,12 +7,25 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Float, delete, func, literal, or_, select, tuple_, update
+from sqlalchemy import (
+    Float,
+    Numeric,
+    case,
+    cast,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from w4r.events.drafts import EventSearch
-from w4r.events.geo import bounding_boxes, distance_sql, in_boxes_sql
+from w4r.events.geo import MAX_RADIUS_KM, bounding_boxes, distance_sql, in_boxes_sql
 from w4r.events.models import (
+    AddressVisibility,
     Event,
     EventCase,
     EventReport,
@@ -22,6 +35,14 @@ from w4r.events.models import (
     Registration,
     RegistrationStatus,
 )
+
+ROUNDING_MARGIN_KM = 2.0
+"""Rounding to 0.01 degree moves a point by at most about 0.8 km: the box prefilter on the
+exact columns is widened by this much so that no rounded point inside the radius is lost."""
+
+
+def _rounded(column: Any) -> Any:
+    return cast(func.round(cast(column, Numeric), 2), Float)
 
 
 class EventRepository:
@@ -70,6 +91,7 @@ class EventRepository:
         host_subject: str | None,
         after: tuple[Any, UUID] | None,
         limit: int,
+        exact_private_points: bool = True,
     ) -> list[tuple[Event, float | None]]:
         """Events matching ``search``, by start time or by distance (then id), with their
         distance when a point is given. A bounding box on the indexed coordinates narrows the
@@ -82,10 +104,20 @@ class EventRepository:
         query = query.where(visible)
         if search.latitude is not None and search.longitude is not None:
             radius = search.radius_km or 0.0
-            distance = distance_sql(
-                Event.latitude, Event.longitude, search.latitude, search.longitude
+            latitude: Any = Event.latitude
+            longitude: Any = Event.longitude
+            margin = 0.0
+            if not exact_private_points:
+                # A registered-only place is searched at its public, rounded point: exact
+                # distances (or radii) would let anyone find the address by trial.
+                is_private = Event.address_visibility == AddressVisibility.REGISTERED
+                latitude = case((is_private, _rounded(Event.latitude)), else_=Event.latitude)
+                longitude = case((is_private, _rounded(Event.longitude)), else_=Event.longitude)
+                margin = ROUNDING_MARGIN_KM
+            distance = distance_sql(latitude, longitude, search.latitude, search.longitude)
+            boxes = bounding_boxes(
+                search.latitude, search.longitude, min(radius + margin, MAX_RADIUS_KM)
             )
-            boxes = bounding_boxes(search.latitude, search.longitude, radius)
             query = query.where(
                 Event.latitude.is_not(None),
                 in_boxes_sql(Event.latitude, Event.longitude, boxes),

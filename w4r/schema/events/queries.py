@@ -97,6 +97,7 @@ class EventQueries:
             host_subject=principal.subject if principal.role.value == "event-host" else None,
             after=cursor,
             limit=limit + 1,
+            exact_private_points=service.is_staff,
         )
         return build_connection(
             rows,

@@ -50,7 +50,9 @@ class EventTextNode:
 
 @strawberry.type(name="Venue", description="Where the event takes place.")
 class VenueNode:
-    name: str | None
+    name: str | None = strawberry.field(
+        description="Null, like the street, when the address is for registered people only."
+    )
     street_address: str | None = strawberry.field(
         description="Null when the address is for registered people only."
     )
@@ -129,7 +131,7 @@ class EventNode:
         if event.latitude is None:
             return None
         return VenueNode(
-            name=event.venue_name,
+            name=event.venue_name if self._full else None,
             street_address=event.street_address if self._full else None,
             city=event.city,
             country=event.country,
@@ -140,6 +142,13 @@ class EventNode:
     @strawberry.field(description="Null when the link is for registered people only.")
     def online_url(self) -> str | None:
         return self._model.online_url if self._full else None
+
+    @strawberry.field(
+        description="The section's note on approval, rejection or cancellation (the "
+        "section's staff and the event's host only)."
+    )
+    def review_note(self, info: Info) -> str | None:
+        return self._model.review_note if may_see_private(info, self._model) else None
 
     @strawberry.field(description="The section's staff and the event's host only.")
     def organiser_email(self, info: Info) -> str | None:
