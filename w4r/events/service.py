@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -403,6 +404,9 @@ class EventService:
                     status=RegistrationStatus.CONFIRMED if fits else RegistrationStatus.WAITLISTED,
                     cancellation_token_hash=token_hash(token),
                     client_id=draft.client_id[:200],
+                    # The moment of the decision, taken under the event's lock (not the
+                    # transaction's start): the list and the waitlist follow this order.
+                    created_at=func.clock_timestamp(),
                 )
             )
         except IntegrityError as error:
