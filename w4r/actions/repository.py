@@ -15,6 +15,7 @@ from sqlalchemy import select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from w4r.actions.models import Action, IdempotencyKey, Tally, TallyLine
+from w4r.platform.grouping import group_by
 from w4r.totals.models import ROLLUP_SLOTS
 
 NOTIFY_CHANNEL = "w4r_totals"
@@ -230,10 +231,7 @@ class LedgerRepository:
             .where(TallyLine.tally_id.in_(tally_ids))
             .order_by(TallyLine.tally_id, TallyLine.line)
         )
-        grouped: dict[UUID, list[TallyLine]] = {tally_id: [] for tally_id in tally_ids}
-        for line in result.scalars():
-            grouped[line.tally_id].append(line)
-        return grouped
+        return group_by(tally_ids, result.scalars(), lambda line: line.tally_id)
 
     async def decide_tally(self, tally_id: UUID, **values: Any) -> Tally | None:
         """Move a pending tally to approved or rejected; None when it was not pending (so two

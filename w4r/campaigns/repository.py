@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from w4r.campaigns.models import Campaign, CampaignStatus, SectionCampaign, SectionFeaturedCase
+from w4r.platform.grouping import group_pairs
 
 
 class CampaignRepository:
@@ -100,10 +101,7 @@ class SectionCampaignRepository:
             .where(SectionFeaturedCase.campaign_id.in_(campaign_ids))
             .order_by(SectionFeaturedCase.campaign_id, SectionFeaturedCase.position)
         )
-        featured: dict[UUID, list[UUID]] = {campaign_id: [] for campaign_id in campaign_ids}
-        for campaign_id, case_id in result:
-            featured[campaign_id].append(case_id)
-        return featured
+        return group_pairs(campaign_ids, result)
 
     async def replace_featured(self, campaign_id: UUID, case_ids: Sequence[UUID]) -> None:
         await self._session.execute(

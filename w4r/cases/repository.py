@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Integer, delete, exists, func, literal, select, tuple_, update
@@ -19,6 +19,7 @@ from w4r.cases.models import (
     CaseStatus,
     SolidarityRecipient,
 )
+from w4r.platform.grouping import group_by, group_pairs
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +170,7 @@ class CaseRepository:
             .where(AppealTarget.case_id.in_(ids))
             .order_by(AppealTarget.case_id, AppealTarget.position)
         )
-        return _group(ids, result.scalars(), lambda target: target.case_id)
+        return group_by(ids, result.scalars(), lambda target: target.case_id)
 
     async def recipients_by_case_ids(
         self, ids: Sequence[UUID]
@@ -179,7 +180,7 @@ class CaseRepository:
             .where(SolidarityRecipient.case_id.in_(ids))
             .order_by(SolidarityRecipient.case_id, SolidarityRecipient.position)
         )
-        return _group(ids, result.scalars(), lambda recipient: recipient.case_id)
+        return group_by(ids, result.scalars(), lambda recipient: recipient.case_id)
 
     async def outcomes_by_case_ids(self, ids: Sequence[UUID]) -> dict[UUID, list[CaseOutcome]]:
         result = await self._session.execute(
@@ -187,7 +188,7 @@ class CaseRepository:
             .where(CaseOutcome.case_id.in_(ids))
             .order_by(CaseOutcome.case_id, CaseOutcome.occurred_on, CaseOutcome.created_at)
         )
-        return _group(ids, result.scalars(), lambda outcome: outcome.case_id)
+        return group_by(ids, result.scalars(), lambda outcome: outcome.case_id)
 
     async def campaigns_by_case_ids(self, ids: Sequence[UUID]) -> dict[UUID, list[Campaign]]:
         result = await self._session.execute(
@@ -196,19 +197,4 @@ class CaseRepository:
             .where(CaseCampaign.case_id.in_(ids))
             .order_by(CaseCampaign.case_id, Campaign.year)
         )
-        grouped: dict[UUID, list[Campaign]] = {case_id: [] for case_id in ids}
-        for case_id, campaign in result:
-            grouped[case_id].append(campaign)
-        return grouped
-
-
-Row = TypeVar("Row")
-
-
-def _group(
-    ids: Sequence[UUID], rows: Iterable[Row], key: Callable[[Row], UUID]
-) -> dict[UUID, list[Row]]:
-    grouped: dict[UUID, list[Row]] = {case_id: [] for case_id in ids}
-    for row in rows:
-        grouped[key(row)].append(row)
-    return grouped
+        return group_pairs(ids, result)

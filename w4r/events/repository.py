@@ -35,6 +35,7 @@ from w4r.events.models import (
     Registration,
     RegistrationStatus,
 )
+from w4r.platform.grouping import group_by, group_pairs
 
 ROUNDING_MARGIN_KM = 2.0
 """Rounding to 0.01 degree moves a point by at most about 0.8 km: the box prefilter on the
@@ -153,10 +154,7 @@ class EventRepository:
         result = await self._session.execute(
             select(EventText).where(EventText.event_id.in_(ids)).order_by(EventText.language)
         )
-        grouped: dict[UUID, list[EventText]] = {event_id: [] for event_id in ids}
-        for text in result.scalars():
-            grouped[text.event_id].append(text)
-        return grouped
+        return group_by(ids, result.scalars(), lambda text: text.event_id)
 
     async def case_ids_by_event_ids(self, ids: Sequence[UUID]) -> dict[UUID, list[UUID]]:
         result = await self._session.execute(
@@ -164,10 +162,7 @@ class EventRepository:
             .where(EventCase.event_id.in_(ids))
             .order_by(EventCase.event_id, EventCase.position)
         )
-        grouped: dict[UUID, list[UUID]] = {event_id: [] for event_id in ids}
-        for event_id, case_id in result:
-            grouped[event_id].append(case_id)
-        return grouped
+        return group_pairs(ids, result)
 
     async def seats_by_event_ids(self, ids: Sequence[UUID]) -> dict[UUID, int]:
         """Confirmed people (registrants and their guests) per event."""

@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from w4r.platform.auth import Principal, TokenVerifier
 from w4r.platform.database import Database, TenantBinding, UnitOfWork
+from w4r.platform.errors import InvalidInputError, ProblemCode
 from w4r.platform.negotiation import accepted_languages
 from w4r.schema.cases.loaders import CaseLoaders
 from w4r.schema.events.loaders import EventLoaders
@@ -45,6 +46,14 @@ class Context:
     @property
     def registry(self) -> SectionRegistry:
         return self.services.registry
+
+    def require_section(self, what: str) -> SectionRef:
+        """The request's section, or an OUT_OF_SCOPE input error saying ``what`` needs one."""
+        if self.section is None:
+            raise InvalidInputError.one(
+                None, ProblemCode.OUT_OF_SCOPE, f"{what}: call this at /s/<code>/graphql."
+            )
+        return self.section
 
     @property
     def session(self) -> AsyncSession:

@@ -11,6 +11,7 @@ from uuid import UUID
 from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from w4r.platform.grouping import group_pairs
 from w4r.tenants.models import MemberRole, Section, SectionHost, SectionMember
 
 
@@ -72,10 +73,7 @@ class SectionRepository:
             .where(SectionHost.section_id.in_(ids))
             .order_by(SectionHost.host)
         )
-        hosts: dict[UUID, list[str]] = {section_id: [] for section_id in ids}
-        for section_id, host in result:
-            hosts[section_id].append(host)
-        return hosts
+        return group_pairs(ids, result)
 
     async def registry(self) -> list[RegistryRow]:
         """Every section with its hosts: what request routing needs, nothing more."""

@@ -13,6 +13,7 @@ from sqlalchemy import case, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from w4r.actions.models import Action, Verification
+from w4r.platform.grouping import group_by
 from w4r.tenants.models import Section
 from w4r.totals.models import (
     ROLLUP_SLOTS,
@@ -268,10 +269,7 @@ class TotalsRepository:
                 CaseHistoricTotal.country.nulls_first(),
             )
         )
-        grouped: dict[UUID, list[CaseHistoricTotal]] = {case_id: [] for case_id in case_ids}
-        for row in result.scalars():
-            grouped[row.case_id].append(row)
-        return grouped
+        return group_by(case_ids, result.scalars(), lambda row: row.case_id)
 
     async def add(self, row: Any) -> None:
         self._session.add(row)

@@ -9,6 +9,7 @@ from uuid import UUID
 from sqlalchemy import select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from w4r.platform.grouping import group_by
 from w4r.translations.models import (
     CaseSourceRevision,
     CaseText,
@@ -54,10 +55,8 @@ class TextRepository:
         query = select(CaseText).where(CaseText.case_id.in_(ids)).order_by(CaseText.language)
         if published_only:
             query = query.where(CaseText.status == TextStatus.PUBLISHED)
-        grouped: dict[UUID, list[CaseText]] = {case_id: [] for case_id in ids}
-        for text in (await self._session.execute(query)).scalars():
-            grouped[text.case_id].append(text)
-        return grouped
+        rows = (await self._session.execute(query)).scalars()
+        return group_by(ids, rows, lambda text: text.case_id)
 
     # --- source revisions ----------------------------------------------------------------
 
@@ -122,7 +121,5 @@ class TextRepository:
         )
         if published_only:
             query = query.where(SectionCaseTranslation.status == TextStatus.PUBLISHED)
-        grouped: dict[UUID, list[SectionCaseTranslation]] = {case_id: [] for case_id in ids}
-        for translation in (await self._session.execute(query)).scalars():
-            grouped[translation.case_id].append(translation)
-        return grouped
+        rows = (await self._session.execute(query)).scalars()
+        return group_by(ids, rows, lambda translation: translation.case_id)

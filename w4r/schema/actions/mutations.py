@@ -117,13 +117,7 @@ def _recorder(info: Info, client_id: str | None, method: str, channel: Channel |
 
 
 def _service(info: Info) -> LedgerService:
-    section = info.context.section
-    if section is None:
-        raise InvalidInputError.one(
-            None,
-            ProblemCode.OUT_OF_SCOPE,
-            "Actions count for a section: call this at /s/<code>/graphql.",
-        )
+    section = info.context.require_section("Actions count for a section")
     return LedgerService(
         info.context.session,
         SectionContext(

@@ -11,7 +11,6 @@ from w4r.events.drafts import RegistrationDraft, ReportLineDraft
 from w4r.events.models import Event, EventReport, Registration
 from w4r.events.service import EventService, Registered, SectionInfo
 from w4r.platform.auth import Role
-from w4r.platform.errors import InvalidInputError, ProblemCode
 from w4r.schema.context import Info
 from w4r.schema.errors import UserError, run_mutation
 from w4r.schema.events.inputs import (
@@ -30,13 +29,7 @@ ORGANISERS = (*STAFF, Role.EVENT_HOST)
 
 
 def event_service(info: Info) -> EventService:
-    section = info.context.section
-    if section is None:
-        raise InvalidInputError.one(
-            None,
-            ProblemCode.OUT_OF_SCOPE,
-            "Events belong to a section: call this at /s/<code>/graphql.",
-        )
+    section = info.context.require_section("Events belong to a section")
     return EventService(
         info.context.session,
         SectionInfo(
