@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
+from uuid import UUID
 
 from joserfc import jwt
 from joserfc.errors import BadSignatureError, InvalidPayloadError, JoseError
@@ -60,6 +61,17 @@ class Role(enum.StrEnum):
     IS_ADMIN = "is-admin"
 
 
+class ApiScope(enum.StrEnum):
+    """What an API key may do. Values are stored with keys: never rename one."""
+
+    READ_PUBLIC = "cases:read"
+    """Read published case data and public totals."""
+    RECORD_ACTIONS = "actions:record"
+    """Record actions for the key's section."""
+    IMPORT_ACTIONS = "actions:import"
+    """Import batches of actions for the key's section."""
+
+
 SECTION_STAFF_ROLES: Final = frozenset({Role.SECTION_ADMIN, Role.SECTION_EDITOR})
 INTERNATIONAL_SECRETARIAT_ROLES: Final = frozenset({Role.IS_ADMIN, Role.IS_ANALYST})
 ISSUABLE_ROLES: Final = tuple(role for role in Role if role is not Role.ANONYMOUS)
@@ -86,6 +98,10 @@ class Principal:
     subject: str | None = None
     section_code: str | None = None
     token_id: str | None = None
+    scopes: frozenset[ApiScope] | None = None
+    """An API key's scopes; None for callers with a token, whose role alone decides."""
+    api_key_id: UUID | None = None
+    """The API key the caller presented, if any."""
 
     @property
     def is_anonymous(self) -> bool:
@@ -98,6 +114,10 @@ class Principal:
     @property
     def is_section_staff(self) -> bool:
         return self.role in SECTION_STAFF_ROLES
+
+    def has_scope(self, scope: ApiScope) -> bool:
+        """An API key needs ``scope``; a token caller is limited by its role only."""
+        return self.scopes is None or scope in self.scopes
 
 
 ANONYMOUS: Final = Principal(role=Role.ANONYMOUS)
