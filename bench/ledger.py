@@ -114,6 +114,8 @@ def serve(admin_url: URL, signing_key: str, workdir: Path) -> Iterator[str]:
         "W4R_DATA_DIR": str(workdir / "data"),
         "W4R_ENVIRONMENT": "production",
         "W4R_LOG_LEVEL": "WARNING",
+        # Every simulated client calls from 127.0.0.1: measure throughput, not the budget.
+        "W4R_IP_BUDGET_POINTS": "1000000000",
         "PYTHONPATH": os.pathsep.join(
             [str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", "")]
         ),

@@ -42,6 +42,8 @@ from w4r.platform.embedded import start_embedded
 from w4r.settings import Settings
 
 TEST_DATABASE_URL_VARIABLE = "W4R_TEST_DATABASE_URL"
+UNLIMITED = 1_000_000
+"""A public write allowance no test reaches (tests/abuse use small ones)."""
 
 
 @pytest.fixture(scope="session")
@@ -100,6 +102,17 @@ def settings(
         section_cache_seconds=0,
         database_pool_size=4,
         database_max_overflow=0,
+        # Every test client writes from one address: abuse protection is tested with small
+        # allowances in tests/abuse, and must not flag the other tests' writes.
+        public_actions_per_ip=UNLIMITED,
+        public_signatures_per_ip=UNLIMITED,
+        public_registrations_per_ip=UNLIMITED,
+        public_actions_per_section=UNLIMITED,
+        public_signatures_per_section=UNLIMITED,
+        public_registrations_per_section=UNLIMITED,
+        # Every HTTP test calls from one address: cost budgets no test run can exhaust.
+        ip_budget_points=100_000_000,
+        api_key_budget_points=100_000_000,
     )
 
 

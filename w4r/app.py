@@ -8,8 +8,11 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
+from pydantic import SecretStr
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -17,21 +20,23 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
+from w4r.apikeys.service import ApiKeyAuthenticator
+from w4r.mail.sender import OutboxSender, RetryPolicy, SmtpConfig, SmtpTransport
 from w4r.platform import bootstrap
-from w4r.platform.auth import (
-    TokenVerifier,
-    load_or_create_signing_key,
-    parse_signing_key,
-    public_key_set,
-)
+from w4r.platform.auth import load_or_create_signing_key, parse_signing_key
 from w4r.platform.database import Database, TenantBinding, create_engine, ensure_unprivileged
 from w4r.platform.health import readiness
 from w4r.platform.migrations import head_revision
+from w4r.platform.oidc import token_verifier
+from w4r.platform.ratelimit import Budgets
 from w4r.schema.api import build_schema
 from w4r.schema.context import GraphQLServices
 from w4r.schema.events.feeds import event_calendar, section_calendar
 from w4r.schema.http import build_view, make_endpoint, make_websocket_endpoint
+from w4r.schema.supporters.feeds import petition_signatures
 from w4r.settings import Settings
+from w4r.supporters.emails import EmailHasher, load_or_create_hash_key, parse_hash_key
+from w4r.supporters.service import SupporterPolicy
 from w4r.tenants.registry import SectionRegistry
 from w4r.tenants.repository import RegistryRow, SectionRepository
 from w4r.totals.live import TotalsHub
@@ -43,6 +48,65 @@ def signing_key(settings: Settings) -> Any:
     if settings.local_signing_key is not None:
         return parse_signing_key(settings.local_signing_key.get_secret_value())
     return load_or_create_signing_key(settings.signing_key_path)
+
+
+def secret_value(secret: SecretStr | None) -> str | None:
+    return None if secret is None else secret.get_secret_value()
+
+
+class MissingSupporterHashKeyError(RuntimeError):
+    """Production runs without W4R_SUPPORTER_HASH_KEY."""
+
+
+def supporter_hash_key(settings: Settings) -> bytes:
+    """The configured key; in development one created once in the data directory."""
+    if settings.supporter_hash_key is not None:
+        return parse_hash_key(settings.supporter_hash_key.get_secret_value())
+    if not settings.is_development:
+        raise MissingSupporterHashKeyError(
+            "W4R_SUPPORTER_HASH_KEY is required in production (32 random bytes in hex: "
+            "`openssl rand -hex 32`); keep it with the database backups and never change it."
+        )
+    return load_or_create_hash_key(settings.supporter_hash_key_path)
+
+
+def supporter_policy(settings: Settings, sender: OutboxSender | None) -> SupporterPolicy:
+    policy = SupporterPolicy(
+        hasher=EmailHasher(supporter_hash_key(settings)),
+        confirmation_ttl=timedelta(hours=settings.supporter_confirmation_hours),
+        withdrawal_link_ttl=timedelta(days=settings.supporter_withdrawal_link_days),
+        link_template=settings.supporter_link_template,
+    )
+    return policy if sender is None else replace(policy, wake_mail_sender=sender.wake)
+
+
+def mail_sender(settings: Settings, database: Database) -> OutboxSender | None:
+    """The outbox sender over SMTP; None when no SMTP server is configured."""
+    if settings.smtp_host is None:
+        return None
+    transport = SmtpTransport(
+        SmtpConfig(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_from,
+            username=settings.smtp_username,
+            password=secret_value(settings.smtp_password),
+            starttls=settings.smtp_starttls,
+            implicit_tls=settings.smtp_implicit_tls,
+            timeout_seconds=settings.smtp_timeout_seconds,
+        )
+    )
+    return OutboxSender(
+        database,
+        transport,
+        sender=settings.smtp_from,
+        retry=RetryPolicy(
+            max_attempts=settings.mail_max_attempts,
+            base_seconds=settings.mail_retry_base_seconds,
+            max_seconds=settings.mail_retry_max_seconds,
+        ),
+        batch_size=settings.mail_batch_size,
+    )
 
 
 def registry_loader(database: Database) -> Any:
@@ -75,7 +139,11 @@ def create_app(
     """The application. ``target`` skips database preparation (tests, ``w4r serve``)."""
     settings = settings or Settings()
     schema = build_schema(settings)
-    view = build_view(schema, graphql_ide=settings.graphql_ide_enabled)
+    view = build_view(
+        schema,
+        graphql_ide=settings.graphql_ide_enabled,
+        trusted_document_cache_size=settings.trusted_document_cache_size,
+    )
     endpoint = make_endpoint(view)
     websocket_endpoint = make_websocket_endpoint(view)
     head = head_revision()
@@ -88,30 +156,44 @@ def create_app(
             await ensure_unprivileged(engine)
             database = Database(engine)
             key = signing_key(settings)
+            verifier = token_verifier(settings, key)
             hub = TotalsHub(
                 listener_dsn(database_target.app_url),
                 interval_seconds=settings.totals_update_interval_seconds,
             )
             await hub.start()
+            budgets = Budgets.from_url(
+                secret_value(settings.redis_url), key_prefix=settings.redis_key_prefix
+            )
+            api_keys = ApiKeyAuthenticator(database, cache_seconds=settings.api_key_cache_seconds)
+            sender = mail_sender(settings, database)
+            if sender is None:
+                logger.warning("W4R_SMTP_HOST is not set: supporters' mail stays in the outbox")
+            else:
+                sender.start(settings.mail_poll_seconds)
+            app.state.mail_sender = sender
             app.state.database = database
             app.state.graphql_services = GraphQLServices(
                 database=database,
                 registry=SectionRegistry(
                     registry_loader(database), ttl_seconds=settings.section_cache_seconds
                 ),
-                verifier=TokenVerifier(
-                    public_key_set(key),
-                    issuer=settings.token_issuer,
-                    audience=settings.token_audience,
-                    leeway_seconds=settings.token_leeway_seconds,
-                ),
+                verifier=verifier,
                 hub=hub,
                 settings=settings,
+                api_keys=api_keys,
+                budgets=budgets,
+                supporters=supporter_policy(settings, sender),
             )
             try:
                 yield
             finally:
+                if sender is not None:
+                    await sender.stop()
+                await api_keys.settle()
+                await budgets.close()
                 await hub.stop()
+                await verifier.aclose()
         finally:
             await engine.dispose()
 
@@ -128,6 +210,11 @@ def create_app(
             Route("/s/{code}/graphql", endpoint, methods=["GET", "POST"]),
             Route("/s/{code}/events.ics", section_calendar, methods=["GET"]),
             Route("/s/{code}/events/{event_id}.ics", event_calendar, methods=["GET"]),
+            Route(
+                "/s/{code}/petitions/{case_id}/signatures.csv",
+                petition_signatures,
+                methods=["GET"],
+            ),
             WebSocketRoute("/graphql", websocket_endpoint),
             WebSocketRoute("/s/{code}/graphql", websocket_endpoint),
             Route("/healthz", healthz, methods=["GET"]),

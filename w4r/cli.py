@@ -10,21 +10,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from w4r.abuse.documents import DocumentDraft, TrustedDocumentService
 from w4r.demo import DemoReport, load_demo
+from w4r.mail.sender import DrainReport
 from w4r.platform import bootstrap, migrations
 from w4r.platform.auth import ISSUABLE_ROLES, Role, TokenError, TokenIssuer
 from w4r.platform.database import Database, TenantBinding, create_engine, ensure_unprivileged
 from w4r.platform.errors import InvalidInputError
 from w4r.settings import Settings
+from w4r.supporters.service import ErasureReport, purge_inactive
+from w4r.tenants.repository import SectionRepository
 from w4r.tenants.service import SectionDraft, SectionService, normalize_section_code
 from w4r.totals.service import ReconcileReport, reconcile
 
@@ -269,6 +275,108 @@ def command_totals_reconcile(arguments: argparse.Namespace) -> int:
     return 1 if report.drift else 0
 
 
+def command_documents_add(arguments: argparse.Namespace) -> int:
+    drafts = []
+    for path in arguments.files:
+        try:
+            drafts.append(DocumentDraft(name=path.name, document=path.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError) as error:
+            raise SystemExit(f"{path}: {error}") from error
+
+    async def add(session: AsyncSession) -> list[tuple[str, str, bool]]:
+        return await TrustedDocumentService(session).add(drafts)
+
+    for document_id, name, is_new in _run_in_app_session(_settings(arguments), add):
+        _out(f"sha256:{document_id}  {name}{'' if is_new else '  (already trusted)'}")
+    return 0
+
+
+def command_documents_list(arguments: argparse.Namespace) -> int:
+    async def read(session: AsyncSession) -> list[tuple[str, str, str]]:
+        documents = await TrustedDocumentService(session).listing()
+        return [(d.id, d.created_at.isoformat(timespec="seconds"), d.name) for d in documents]
+
+    rows = _run_in_app_session(_settings(arguments), read)
+    if not rows:
+        _out("No trusted documents yet: `w4r documents add <file.graphql>...` stores some.")
+    for document_id, created_at, name in rows:
+        _out(f"sha256:{document_id}  {created_at}  {name}")
+    return 0
+
+
+def command_permissions(_arguments: argparse.Namespace) -> int:
+    """Print docs/permissions.md: the permission matrix, generated from the code."""
+    from w4r.schema.permissions import permissions_markdown
+
+    sys.stdout.write(permissions_markdown())
+    sys.stdout.flush()
+    return 0
+
+
+def command_mail_send_pending(arguments: argparse.Namespace) -> int:
+    from w4r.app import mail_sender
+
+    settings = _settings(arguments)
+    if settings.smtp_host is None:
+        raise SystemExit("Set W4R_SMTP_HOST (and W4R_SMTP_FROM) to send mail.")
+
+    async def run(database: Database) -> DrainReport:
+        sender = mail_sender(settings, database)
+        assert sender is not None
+        return await sender.drain()
+
+    report = asyncio.run(_prepared_app_database(settings, run))
+    _out(
+        f"Mail outbox of {report.sections} sections: {report.sent} sent, {report.retried} to "
+        f"retry later, {report.failed} failed."
+    )
+    return 1 if report.failed else 0
+
+
+DURATION_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+DURATION_UNITS["y"] = timedelta(days=365)
+
+
+def duration(text: str) -> timedelta:
+    """``36h``, ``90d``, ``26w`` or ``2y`` (a year is 365 days)."""
+    match = re.fullmatch(r"\s*(\d{1,6})\s*([hdwy])\s*", text.lower())
+    if match is None or int(match[1]) == 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a duration: give a number and a unit h, d, w or y (e.g. 2y)."
+        )
+    return int(match[1]) * DURATION_UNITS[match[2]]
+
+
+def command_supporters_purge(arguments: argparse.Namespace) -> int:
+    settings = _settings(arguments)
+    before = datetime.now(UTC) - arguments.older_than
+
+    async def run(database: Database) -> list[tuple[str, ErasureReport]]:
+        async with database.session(TenantBinding.global_scope()) as session:
+            sections = await SectionRepository(session).registry()
+        reports = []
+        for section in sorted(sections, key=lambda row: row.code):
+            async with database.session(TenantBinding.for_section(section.id)) as session:
+                report = await purge_inactive(session, before)
+                await session.commit()
+            reports.append((section.code, report))
+        return reports
+
+    reports = asyncio.run(_prepared_app_database(settings, run))
+    _out(f"Erasing supporters with no activity since {before.isoformat(timespec='seconds')}:")
+    for code, report in reports:
+        _out(
+            f"  {code:8} {report.supporters} supporters erased ({report.consents} consents, "
+            f"{report.signatures} signatures unlinked, {report.mails} mails deleted)"
+        )
+    _out(f"{sum(report.supporters for _, report in reports)} supporters erased in total.")
+    return 0
+
+
+async def _prepared_app_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    return await _with_app_database(await bootstrap.prepare(settings), work)
+
+
 def _problems(error: InvalidInputError) -> str:
     return "\n".join(
         f"{problem.field or 'input'}: {problem.message} ({problem.code})"
@@ -355,6 +463,14 @@ def build_parser() -> argparse.ArgumentParser:
     _data_dir_option(reconcile_parser)
     reconcile_parser.set_defaults(handler=command_totals_reconcile)
 
+    permissions = commands.add_parser(
+        "permissions",
+        help="print the permission matrix as Markdown",
+        description="Print who may call each operation (docs/permissions.md), generated "
+        "from the matrix in the code: w4r permissions > docs/permissions.md",
+    )
+    permissions.set_defaults(handler=command_permissions)
+
     sections = commands.add_parser("sections", help="list and register sections")
     section_commands = sections.add_subparsers(
         dest="sections_command", required=True, metavar="ACTION"
@@ -397,6 +513,61 @@ def build_parser() -> argparse.ArgumentParser:
     add_host.add_argument("host_name", metavar="host", help="DNS name, e.g. w4r.amnesty.org.uk")
     _data_dir_option(add_host)
     add_host.set_defaults(handler=command_sections_add_host)
+
+    documents = commands.add_parser(
+        "documents", help="trusted documents (GraphQL operations sent by their SHA-256)"
+    )
+    document_commands = documents.add_subparsers(
+        dest="documents_command", required=True, metavar="ACTION"
+    )
+    add_documents = document_commands.add_parser(
+        "add",
+        help="trust GraphQL documents",
+        description="Store each file's text as a trusted document; clients send "
+        '{"documentId": "sha256:<hash of the exact text>"}. Documents are immutable: a '
+        "changed operation is a new document.",
+    )
+    add_documents.add_argument("files", nargs="+", type=Path, metavar="file.graphql")
+    _data_dir_option(add_documents)
+    add_documents.set_defaults(handler=command_documents_add)
+    list_documents = document_commands.add_parser(
+        "list", help="list the trusted documents", description="Id, date added and name."
+    )
+    _data_dir_option(list_documents)
+    list_documents.set_defaults(handler=command_documents_list)
+
+    mail = commands.add_parser("mail", help="the outbox of supporters' mail")
+    mail_commands = mail.add_subparsers(dest="mail_command", required=True, metavar="ACTION")
+    send_pending = mail_commands.add_parser(
+        "send-pending",
+        help="send the mail that is due, once",
+        description="Send every mail of the outbox that is due now, in every section, "
+        "through W4R_SMTP_HOST; failures wait for their retry. The server's replicas do "
+        "this in the background; this drains the outbox once (e.g. from cron).",
+    )
+    _data_dir_option(send_pending)
+    send_pending.set_defaults(handler=command_mail_send_pending)
+
+    supporters = commands.add_parser("supporters", help="supporters' personal data")
+    supporter_commands = supporters.add_subparsers(
+        dest="supporters_command", required=True, metavar="ACTION"
+    )
+    purge = supporter_commands.add_parser(
+        "purge",
+        help="erase supporters inactive for a time (retention)",
+        description="In every section, erase each supporter with no activity (signing, "
+        "confirming, giving or withdrawing consent) since the time given: their record, "
+        "consents, tokens and mail, and the link of their signatures. Every count stays.",
+    )
+    purge.add_argument(
+        "--older-than",
+        required=True,
+        type=duration,
+        metavar="DURATION",
+        help="e.g. 2y, 26w, 90d or 36h",
+    )
+    _data_dir_option(purge)
+    purge.set_defaults(handler=command_supporters_purge)
     return parser
 
 

@@ -1081,7 +1081,9 @@ async def test_cases_filters(graphql: GraphQLClient, new_section: NewSection) ->
         assert await listed_slugs(graphql, year, {"country": "FR"}, **options) == [a, c], role
 
     # when the country filter is no country, then it is a top-level BAD_USER_INPUT error
-    response = await graphql.post(CASES_PAGE, {"campaign": year, "filter": {"country": "XX"}})
+    response = await graphql.post(
+        CASES_PAGE, {"campaign": year, "filter": {"country": "XX"}, "first": 10}
+    )
     assert top_level_codes(response) == ["BAD_USER_INPUT"]
 
 
@@ -1101,15 +1103,20 @@ async def test_cases_of_a_year_without_a_campaign_is_not_found(graphql: GraphQLC
     assert await listed_slugs(graphql, draft_year, role=Role.IS_ANALYST) == []
 
 
-@pytest.mark.parametrize("first", [0, -1, 101])
-async def test_cases_refuse_a_page_size_out_of_range(graphql: GraphQLClient, first: int) -> None:
+@pytest.mark.parametrize(
+    ("first", "code"),
+    [(0, "PAGE_SIZE_TOO_SMALL"), (-1, "PAGE_SIZE_TOO_SMALL"), (101, "PAGE_SIZE_TOO_LARGE")],
+)
+async def test_cases_refuse_a_page_size_out_of_range(
+    graphql: GraphQLClient, first: int, code: str
+) -> None:
     # when a caller asks for a page of a size out of 1..100
     response = await graphql.post(CASES_PAGE, {"first": first})
 
-    # then it is a top-level BAD_USER_INPUT error
-    assert response.status_code == 200
-    assert top_level_codes(response) == ["BAD_USER_INPUT"]
-    assert response.json()["data"] is None
+    # then it is refused before execution (the cost rules, docs/limits.md)
+    assert response.status_code == 400
+    assert top_level_codes(response) == [code]
+    assert "data" not in response.json()
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from w4r.platform.auth import (
     TokenVerifier,
     bearer_token,
     generate_signing_key,
+    local_issuer,
     public_key_set,
 )
 
@@ -30,10 +31,11 @@ LEEWAY_SECONDS = 30
 KEY = generate_signing_key()
 OTHER_KEY = generate_signing_key()
 REFUSED = "The bearer token was refused: "
+BAD_SIGNATURE = REFUSED + "its signature does not verify with any trusted key."
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 VIEWER = "{ viewer { role subject sectionCode } }"
-SECTIONS = "{ sections { edges { node { code } } } }"
+SECTIONS = "{ sections(first: 10) { edges { node { code } } } }"
 SECTION_NAME = "{ section { code name } }"
 SECTION_UPDATE = """
 mutation ($input: SectionUpdateInput!) {
@@ -44,7 +46,8 @@ mutation ($input: SectionUpdateInput!) {
 
 def verifier() -> TokenVerifier:
     return TokenVerifier(
-        public_key_set(KEY), issuer=ISSUER, audience=AUDIENCE, leeway_seconds=LEEWAY_SECONDS
+        [local_issuer(public_key_set(KEY), issuer=ISSUER, audience=AUDIENCE)],
+        leeway_seconds=LEEWAY_SECONDS,
     )
 
 
@@ -81,21 +84,21 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def refusal(token: str) -> str:
+async def refusal(token: str) -> str:
     with pytest.raises(TokenError) as refused:
-        verifier().verify(token)
+        await verifier().verify(token)
     return str(refused.value)
 
 
 # --- accepted tokens ---------------------------------------------------------------------
 
 
-def test_a_valid_token_gives_its_principal() -> None:
+async def test_a_valid_token_gives_its_principal() -> None:
     # given
     token = issuer().issue(Role.SECTION_ADMIN, section_code="gb", subject="alice@example.org")
 
     # when
-    principal = verifier().verify(token)
+    principal = await verifier().verify(token)
 
     # then
     assert principal == Principal(
@@ -110,9 +113,9 @@ def test_a_valid_token_gives_its_principal() -> None:
     assert not principal.is_international_secretariat
 
 
-def test_an_issued_token_without_subject_names_the_role() -> None:
+async def test_an_issued_token_without_subject_names_the_role() -> None:
     # when
-    principal = verifier().verify(issuer().issue(Role.IS_ANALYST))
+    principal = await verifier().verify(issuer().issue(Role.IS_ANALYST))
 
     # then
     assert (principal.role, principal.subject, principal.section_code) == (
@@ -123,10 +126,10 @@ def test_an_issued_token_without_subject_names_the_role() -> None:
     assert principal.is_international_secretariat
 
 
-def test_two_issued_tokens_have_distinct_ids() -> None:
+async def test_two_issued_tokens_have_distinct_ids() -> None:
     # when
-    first = verifier().verify(issuer().issue(Role.IS_ADMIN))
-    second = verifier().verify(issuer().issue(Role.IS_ADMIN))
+    first = await verifier().verify(issuer().issue(Role.IS_ADMIN))
+    second = await verifier().verify(issuer().issue(Role.IS_ADMIN))
 
     # then
     assert first.token_id != second.token_id
@@ -140,25 +143,25 @@ def test_two_issued_tokens_have_distinct_ids() -> None:
     ],
     ids=["expired-within-leeway", "not-before-within-leeway"],
 )
-def test_clock_skew_within_the_leeway_is_tolerated(overrides: dict[str, int]) -> None:
+async def test_clock_skew_within_the_leeway_is_tolerated(overrides: dict[str, int]) -> None:
     # given a token whose time claims are off by half the leeway
     moment = now()
     token = signed(claims(**{name: moment + offset for name, offset in overrides.items()}))
 
     # when
-    principal = verifier().verify(token)
+    principal = await verifier().verify(token)
 
     # then
     assert principal.role is Role.IS_ADMIN
 
 
-def test_a_token_without_a_key_id_is_verified_against_the_key_set() -> None:
+async def test_a_token_without_a_key_id_is_verified_against_the_key_set() -> None:
     # given
     header = {"alg": "ES256"}
     token = jwt.encode(header, claims(), KEY, algorithms=["ES256"])
 
     # when
-    principal = verifier().verify(token)
+    principal = await verifier().verify(token)
 
     # then
     assert principal == Principal(role=Role.IS_ADMIN, subject="tester")
@@ -167,86 +170,86 @@ def test_a_token_without_a_key_id_is_verified_against_the_key_set() -> None:
 # --- refused tokens ----------------------------------------------------------------------
 
 
-def test_an_expired_token_is_refused() -> None:
+async def test_an_expired_token_is_refused() -> None:
     # given a one-hour token issued two hours ago
     token = issuer().issue(Role.IS_ADMIN, ttl_seconds=3600, now=now() - 7200)
 
     # when / then
-    assert refusal(token) == REFUSED + "The token is expired"
+    assert await refusal(token) == REFUSED + "The token is expired"
 
 
-def test_a_token_expired_beyond_the_leeway_is_refused() -> None:
+async def test_a_token_expired_beyond_the_leeway_is_refused() -> None:
     # given
     token = signed(claims(exp=now() - 2 * LEEWAY_SECONDS))
 
     # when / then
-    assert refusal(token) == REFUSED + "The token is expired"
+    assert await refusal(token) == REFUSED + "The token is expired"
 
 
-def test_a_token_not_yet_valid_is_refused() -> None:
+async def test_a_token_not_yet_valid_is_refused() -> None:
     # given a token valid from an hour from now
     token = signed(claims(nbf=now() + 3600, exp=now() + 7200))
 
     # when / then
-    assert refusal(token) == REFUSED + "The token is not yet valid"
+    assert await refusal(token) == REFUSED + "The token is not yet valid"
 
 
-def test_a_token_issued_in_the_future_is_refused() -> None:
+async def test_a_token_issued_in_the_future_is_refused() -> None:
     # given
     token = issuer().issue(Role.IS_ADMIN, now=now() + 3600)
 
     # when / then
-    assert refusal(token) == REFUSED + "The token was issued in the future"
+    assert await refusal(token) == REFUSED + "The token was issued in the future"
 
 
-def test_a_token_for_another_issuer_is_refused() -> None:
+async def test_a_token_for_another_issuer_is_refused() -> None:
     # given
     token = issuer(iss="someone-else").issue(Role.IS_ADMIN)
 
     # when / then
-    assert refusal(token) == REFUSED + "Invalid claim: 'iss'"
+    assert await refusal(token) == REFUSED + "Invalid claim: 'iss'"
 
 
-def test_a_token_for_another_audience_is_refused() -> None:
+async def test_a_token_for_another_audience_is_refused() -> None:
     # given
     token = issuer(aud="another-api").issue(Role.IS_ADMIN)
 
     # when / then
-    assert refusal(token) == REFUSED + "Invalid claim: 'aud'"
+    assert await refusal(token) == REFUSED + "Invalid claim: 'aud'"
 
 
-@pytest.mark.parametrize("claim", ["iss", "aud", "exp", "sub"])
-def test_a_token_missing_an_essential_claim_is_refused(claim: str) -> None:
+@pytest.mark.parametrize("claim", ["iss", "aud", "exp", "sub", "iat"])
+async def test_a_token_missing_an_essential_claim_is_refused(claim: str) -> None:
     # given
     token = signed(claims(**{claim: None}))
 
     # when / then
-    assert refusal(token) == REFUSED + f"Missing claim: {claim!r}"
+    assert await refusal(token) == REFUSED + f"Missing claim: {claim!r}"
 
 
-def test_a_token_signed_by_an_unknown_key_is_refused() -> None:
+async def test_a_token_signed_by_an_unknown_key_is_refused() -> None:
     # given a token signed by another key, with that key's id
     token = issuer(OTHER_KEY).issue(Role.IS_ADMIN)
 
     # when / then
-    assert refusal(token) == REFUSED + f"No key for kid: {OTHER_KEY.kid!r}"
+    assert await refusal(token) == REFUSED + f"No key for kid: {OTHER_KEY.kid!r}"
 
 
-def test_a_token_signed_by_another_key_under_our_key_id_is_refused() -> None:
+async def test_a_token_signed_by_another_key_under_our_key_id_is_refused() -> None:
     # given a forged token naming the trusted key's id
     token = signed(claims(), OTHER_KEY, kid=KEY.kid)
 
     # when / then
-    assert refusal(token).startswith(REFUSED)
+    assert await refusal(token) == BAD_SIGNATURE
 
 
-def test_a_tampered_token_is_refused() -> None:
+async def test_a_tampered_token_is_refused() -> None:
     # given a valid analyst token whose payload is swapped for an admin's
     header, _, signature = signed(claims(w4r_role="is-analyst")).split(".")
     payload = b64url(json.dumps(claims(w4r_role="is-admin")).encode())
 
     # when / then
-    assert refusal(f"{header}.{payload}.{signature}").startswith(REFUSED)
+    assert await refusal(f"{header}.{payload}.{signature}") == BAD_SIGNATURE
 
 
 @pytest.mark.parametrize(
@@ -261,33 +264,34 @@ def test_a_tampered_token_is_refused() -> None:
         ),
     ],
 )
-def test_a_refusal_always_says_why(token: str) -> None:
+async def test_a_refusal_always_says_why(token: str) -> None:
     # when
-    message = refusal(token)
+    message = await refusal(token)
 
     # then the message names a reason after its prefix (TokenError messages are for callers)
     assert message.startswith(REFUSED)
     assert message.removeprefix(REFUSED).strip() != ""
 
 
-def test_an_hs256_token_is_refused() -> None:
+async def test_an_hs256_token_is_refused() -> None:
     # given a token signed with a shared secret, naming the trusted key's id
     secret = OctKey.generate_key(256)
     token = jwt.encode({"alg": "HS256", "kid": KEY.kid}, claims(), secret, algorithms=["HS256"])
 
     # when / then
-    assert refusal(token) == REFUSED + "Algorithm of 'HS256' is not allowed"
+    assert await refusal(token) == REFUSED + "Algorithm of 'HS256' is not allowed"
 
 
 @pytest.mark.parametrize("signature", ["", "c2lnbmF0dXJl"])
-def test_an_unsigned_alg_none_token_is_refused(signature: str) -> None:
+async def test_an_unsigned_alg_none_token_is_refused(signature: str) -> None:
     # given
     header = b64url(json.dumps({"alg": "none", "typ": "JWT"}).encode())
     payload = b64url(json.dumps(claims()).encode())
 
     # when / then
     assert (
-        refusal(f"{header}.{payload}.{signature}") == REFUSED + "Algorithm of 'none' is not allowed"
+        await refusal(f"{header}.{payload}.{signature}")
+        == REFUSED + "Algorithm of 'none' is not allowed"
     )
 
 
@@ -314,8 +318,8 @@ def test_an_unsigned_alg_none_token_is_refused(signature: str) -> None:
         "too-long",
     ],
 )
-def test_a_malformed_token_is_refused(token: str, message: str) -> None:
-    assert refusal(token) == message
+async def test_a_malformed_token_is_refused(token: str, message: str) -> None:
+    assert await refusal(token) == message
 
 
 # --- roles and sections ------------------------------------------------------------------
@@ -355,14 +359,14 @@ def test_a_token_is_not_issued_for_a_wrong_role_binding(
         ({"w4r_section": "gb"}, "An is-admin token is global and must not name a section."),
     ],
 )
-def test_a_signed_token_with_wrong_role_claims_is_refused(
+async def test_a_signed_token_with_wrong_role_claims_is_refused(
     overrides: dict[str, Any], message: str
 ) -> None:
     # given a correctly signed token whose role claims break the binding rules
     token = signed(claims(**overrides))
 
     # when / then
-    assert refusal(token) == message
+    assert await refusal(token) == message
 
 
 @pytest.mark.parametrize(
@@ -500,9 +504,10 @@ async def test_an_anonymous_caller_may_not_list_sections(graphql: GraphQLClient)
 
     # then the refusal is a top-level error of the field
     assert response.status_code == 200
-    assert response.json() == {
-        "data": None,
-        "errors": [
+    body = response.json()  # its other extensions (the query's cost) are not this test's
+    assert (body["data"], body["errors"]) == (
+        None,
+        [
             {
                 "message": "This needs one of the roles: is-admin, is-analyst.",
                 "locations": [{"line": 1, "column": 3}],
@@ -510,7 +515,7 @@ async def test_an_anonymous_caller_may_not_list_sections(graphql: GraphQLClient)
                 "extensions": {"code": "FORBIDDEN"},
             }
         ],
-    }
+    )
 
 
 @pytest.mark.parametrize(
@@ -539,9 +544,10 @@ async def test_only_is_admins_may_create_sections(
 
     # then it is refused and nothing is written
     assert response.status_code == 200
-    assert response.json() == {
-        "data": None,
-        "errors": [
+    body = response.json()  # its other extensions (the query's cost) are not this test's
+    assert (body["data"], body["errors"]) == (
+        None,
+        [
             {
                 "message": "This needs one of the roles: is-admin.",
                 "locations": [{"line": 3, "column": 3}],
@@ -549,7 +555,7 @@ async def test_only_is_admins_may_create_sections(
                 "extensions": {"code": "FORBIDDEN"},
             }
         ],
-    }
+    )
     assert code not in await graphql.section_codes()
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from w4r.platform.database import APP_ROLE, OWNER_ROLE
 from w4r.platform.migrations import target_metadata, upgrade_sql
 from w4r.platform.models import TenantOwned
-from w4r.platform.tenancy import AGGREGATE_TABLES, GLOBAL_TABLES_WITH_SECTION_ID
+from w4r.platform.tenancy import AGGREGATE_TABLES, AUDIT_TABLES, GLOBAL_TABLES_WITH_SECTION_ID
 
 TABLES_WITH_SECTION_ID = """
 select c.relname
@@ -110,7 +110,7 @@ async def test_every_table_with_a_section_id_is_tenant_owned_or_declared_global(
     owner_engine: AsyncEngine,
 ) -> None:
     tables = {name for (name,) in await rows(owner_engine, TABLES_WITH_SECTION_ID)}
-    assert tables == set(TENANT_TABLES) | GLOBAL_TABLES_WITH_SECTION_ID
+    assert tables == set(TENANT_TABLES) | GLOBAL_TABLES_WITH_SECTION_ID | AUDIT_TABLES
 
 
 async def test_every_tenant_table_has_row_level_security_enabled_and_forced(
@@ -183,6 +183,38 @@ async def test_the_ledger_is_append_only_for_the_app(owner_engine: AsyncEngine) 
         role=APP_ROLE,
     )
     assert privileges == [("INSERT",), ("SELECT",)]
+
+
+async def test_audit_tables_are_append_only_and_scoped_by_row_level_security(
+    owner_engine: AsyncEngine,
+) -> None:
+    tables = sorted(AUDIT_TABLES)
+    assert await rows(owner_engine, RLS_FLAGS, tables=tables) == [
+        (table, True, True, 2) for table in tables
+    ]
+    own = "(section_id = (NULLIF(current_setting('w4r.section_id'::text, true), ''::text))::uuid)"
+    is_global = "(current_setting('w4r.scope'::text, true) = 'global'::text)"
+    # 'r' = SELECT, 'a' = INSERT: no policy (and no grant) lets the app update or delete.
+    assert sorted(await rows(owner_engine, POLICY_EXPRESSIONS, tables=tables), key=str) == sorted(
+        [
+            (table, kind, True, expression, check)
+            for table in tables
+            for kind, expression, check in (
+                ("r", f"({own} OR {is_global})", None),
+                ("a", None, f"({own} OR ((section_id IS NULL) AND {is_global}))"),
+            )
+        ],
+        key=str,
+    )
+    for table in tables:
+        privileges = await rows(
+            owner_engine,
+            "select privilege_type from information_schema.role_table_grants "
+            "where grantee = :role and table_name = :table order by 1",
+            role=APP_ROLE,
+            table=table,
+        )
+        assert privileges == [("INSERT",), ("SELECT",)]
 
 
 async def test_owner_role_owns_every_table(owner_engine: AsyncEngine) -> None:

@@ -49,13 +49,13 @@ def aliased_section_creates(count: int) -> str:
 TOO_DEEP_FOR_DEFAULT = (
     "query TooDeep { viewer { " + nested([f"d{i}" for i in range(1, 13)], "leaf") + " } }"
 )
-AT_SHALLOW_LIMIT = "query AtLimit { section { members { edges { node { id } } } } }"
+AT_SHALLOW_LIMIT = "query AtLimit { section { members(first: 20) { edges { node { id } } } } }"
 OVER_SHALLOW_LIMIT = (
     "query OverLimit { sections { edges { node { members { pageInfo { hasNextPage } } } } } }"
 )
 DEEP_SECTION_CREATE = """
 mutation DeepCreate($input: SectionCreateInput!) {
-  sectionCreate(input: $input) { section { members { edges { node { id } } } } }
+  sectionCreate(input: $input) { section { members(first: 20) { edges { node { id } } } } }
 }
 """
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+from unittest.mock import ANY
 
 import httpx
 import pytest
@@ -21,6 +22,8 @@ from w4r.tenants.service import SectionService
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
+COST = ANY
+"""Every executed operation reports its cost (tests/schema/test_cost.py checks the figures)."""
 
 VIEWER_ROLE = "{ viewer { role } }"
 UNKNOWN_FIELD = "{ viewer { xyzzy } }"
@@ -55,7 +58,7 @@ async def test_without_accept_the_response_is_graphql_response_json(
     # then the preferred media type is used
     assert response.status_code == 200
     assert response.headers["content-type"] == GRAPHQL_RESPONSE_JSON
-    assert response.json() == {"data": {"viewer": {"role": "ANONYMOUS"}}}
+    assert response.json() == {"data": {"viewer": {"role": "ANONYMOUS"}}, "extensions": COST}
 
 
 async def test_accept_json_gets_json(client: httpx.AsyncClient) -> None:
@@ -65,7 +68,7 @@ async def test_accept_json_gets_json(client: httpx.AsyncClient) -> None:
     # then
     assert response.status_code == 200
     assert response.headers["content-type"] == JSON
-    assert response.json() == {"data": {"viewer": {"role": "ANONYMOUS"}}}
+    assert response.json() == {"data": {"viewer": {"role": "ANONYMOUS"}}, "extensions": COST}
 
 
 @pytest.mark.parametrize(
@@ -175,7 +178,7 @@ async def test_accept_q_values_are_honoured(
     # then
     assert response.status_code == 200
     assert response.headers["content-type"] == media_type
-    assert response.json() == {"data": {"viewer": {"role": "ANONYMOUS"}}}
+    assert response.json() == {"data": {"viewer": {"role": "ANONYMOUS"}}, "extensions": COST}
 
 
 @pytest.mark.parametrize("accept", ["text/plain", f"{GRAPHQL_RESPONSE_JSON};q=0, text/plain"])
@@ -210,7 +213,7 @@ async def test_a_query_works_over_get(client: httpx.AsyncClient) -> None:
     # then
     assert response.status_code == 200
     assert response.headers["content-type"] == GRAPHQL_RESPONSE_JSON
-    assert response.json() == {"data": {"viewer": {"role": "ANONYMOUS"}}}
+    assert response.json() == {"data": {"viewer": {"role": "ANONYMOUS"}}, "extensions": COST}
 
 
 async def test_a_mutation_over_get_is_405_and_writes_nothing(
@@ -451,7 +454,7 @@ async def test_a_body_of_exactly_the_limit_is_served(
     # then
     assert len(content) == settings.max_request_bytes
     assert response.status_code == 200
-    assert response.json() == {"data": {"viewer": {"role": "ANONYMOUS"}}}
+    assert response.json() == {"data": {"viewer": {"role": "ANONYMOUS"}}, "extensions": COST}
 
 
 # --- the unit of work --------------------------------------------------------------------
@@ -558,6 +561,7 @@ async def test_an_unexpected_error_is_masked_over_http(
     assert response.status_code == 200
     assert payload == {
         "data": None,
+        "extensions": COST,
         "errors": [
             {
                 "message": "Unexpected error.",

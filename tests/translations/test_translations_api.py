@@ -1170,14 +1170,17 @@ async def test_translations_list_the_sections_missing_languages(
 # --- pages -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("first", [101, 0, -1])
+@pytest.mark.parametrize(
+    ("first", "code"),
+    [(0, "PAGE_SIZE_TOO_SMALL"), (-1, "PAGE_SIZE_TOO_SMALL"), (101, "PAGE_SIZE_TOO_LARGE")],
+)
 async def test_over_large_or_empty_case_pages_are_refused(
-    graphql: GraphQLClient, first: int
+    graphql: GraphQLClient, first: int, code: str
 ) -> None:
     # given/when a page of cases outside 1..100 is asked for
     response = await graphql.post(CASES_PAGE, {"first": first})
 
-    # then it is a top-level BAD_USER_INPUT error
-    assert response.status_code == 200
-    assert top_level_codes(response) == ["BAD_USER_INPUT"]
-    assert response.json()["data"] is None
+    # then it is refused before execution (the cost rules, docs/limits.md)
+    assert response.status_code == 400
+    assert top_level_codes(response) == [code]
+    assert "data" not in response.json()

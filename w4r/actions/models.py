@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from w4r.abuse.models import FLAG_CHECK
 from w4r.platform.enums import value_enum
 from w4r.platform.models import TenantOwned, Timestamped
 
@@ -86,6 +87,7 @@ class Action(TenantOwned):
             name="quantity_range",
         ),
         Index("ix_actions_section_id_campaign_id_case_id", "section_id", "campaign_id", "case_id"),
+        CheckConstraint(FLAG_CHECK, name="flag_known"),
     )
 
     id: Mapped[UUID] = mapped_column(primary_key=True, server_default=text("gen_random_uuid()"))
@@ -107,6 +109,9 @@ class Action(TenantOwned):
     import_batch_id: Mapped[UUID | None]
     tally_id: Mapped[UUID | None]
     event_id: Mapped[UUID | None]
+    flag: Mapped[str | None] = mapped_column(Text)
+    """Why this anonymous write was held back (a :class:`w4r.abuse.models.WriteFlag`), or
+    None. A flagged row is kept for review and never counted: no rollup, no total."""
 
 
 class IdempotencyKey(TenantOwned):

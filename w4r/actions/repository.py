@@ -7,11 +7,11 @@ import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select, text, tuple_
+from sqlalchemy import func, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from w4r.actions.models import Action, IdempotencyKey, Tally, TallyLine
@@ -19,6 +19,8 @@ from w4r.platform.grouping import group_by
 from w4r.totals.models import ROLLUP_SLOTS
 
 NOTIFY_CHANNEL = "w4r_totals"
+ERASED_REQUEST_HASH = "erased"
+"""The content hash of a key whose request held personal data that was erased."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,7 @@ _ACTION_COLUMNS = (
     "import_batch_id",
     "tally_id",
     "event_id",
+    "flag",
 )
 _ACTION_TYPES = {
     "id": "uuid",
@@ -73,6 +76,7 @@ _ACTION_TYPES = {
     "import_batch_id": "uuid",
     "tally_id": "uuid",
     "event_id": "uuid",
+    "flag": "text",
 }
 
 # One statement for any number of rows: arrays unnested server-side (section_id defaults
@@ -179,6 +183,20 @@ class LedgerRepository:
         result = await self._session.execute(select(Action).where(Action.id.in_(ids)))
         return {action.id: action for action in result.scalars()}
 
+    async def flagged_actions(
+        self, *, limit: int, before: tuple[datetime, UUID] | None
+    ) -> list[Action]:
+        """The bound section's flagged actions, newest first (keyset: recorded_at, id)."""
+        query = (
+            select(Action)
+            .where(Action.flag.is_not(None))
+            .order_by(Action.recorded_at.desc(), Action.id.desc())
+            .limit(limit)
+        )
+        if before is not None:
+            query = query.where(tuple_(Action.recorded_at, Action.id) < tuple_(*before))
+        return list((await self._session.execute(query)).scalars())
+
     async def add_rollups(self, cells: dict[RollupKey, tuple[int, int]]) -> None:
         """Add (quantity, rows) to each cell, in the section's rollups and the global case
         rollups; each cell goes to one random slot. Cells are written in a fixed order so
@@ -260,6 +278,47 @@ class LedgerRepository:
         if after is not None:
             query = query.where(tuple_(Tally.created_at, Tally.id) > tuple_(*after))
         return list((await self._session.execute(query)).scalars())
+
+    # --- a supporter's erasure ---------------------------------------------------------
+
+    async def tallies_by_reporter_email(self, emails: Sequence[str]) -> list[Tally]:
+        """Tallies reported with one of these emails, ignoring letter case."""
+        result = await self._session.execute(
+            select(Tally)
+            .where(func.lower(Tally.reporter_email).in_([email.lower() for email in emails]))
+            .order_by(Tally.created_at, Tally.id)
+        )
+        return list(result.scalars())
+
+    async def forget_tally_reporters(self, tally_ids: Sequence[UUID]) -> int:
+        """Remove the reporter's name and email; the tally, its lines and what its approval
+        counted stay."""
+        if not tally_ids:
+            return 0
+        result = await self._session.execute(
+            update(Tally)
+            .where(Tally.id.in_(tally_ids))
+            .values(reporter_name=None, reporter_email=None)
+            .returning(Tally.id)
+        )
+        return len(result.all())
+
+    async def forget_request_hashes(self, operation: str, result_ids: Sequence[UUID]) -> int:
+        """Replace the content hash of the keys that led to these results (it was derived
+        from personal data). The keys stay claimed: a replay is refused as a reused key
+        instead of counting again."""
+        if not result_ids:
+            return 0
+        result = await self._session.execute(
+            update(IdempotencyKey)
+            .where(
+                IdempotencyKey.operation == operation,
+                IdempotencyKey.result_id.in_(result_ids),
+            )
+            .values(request_hash=ERASED_REQUEST_HASH)
+            .returning(IdempotencyKey.key)
+        )
+        return len(result.all())
 
 
 def _sort_key(key: RollupKey) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ import hashlib
 import json
 import uuid
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -37,6 +37,9 @@ from w4r.campaigns.models import Campaign, CampaignStatus
 from w4r.campaigns.repository import CampaignRepository, SectionCampaignRepository
 from w4r.platform.errors import InvalidInputError, ProblemCode
 from w4r.platform.validation import Problems
+
+Screen = Callable[[], Awaitable[str | None]]
+"""Decides, just before a public write, whether it must be flagged (and why)."""
 
 MAX_IMPORT_ROWS = 10_000
 MAX_TALLY_LINES = 50
@@ -237,10 +240,13 @@ class LedgerService:
         }
 
     async def _write(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Ledger rows, then their rollups and the live-totals notice, in this transaction."""
+        """Ledger rows, then their rollups and the live-totals notice, in this transaction.
+        Flagged rows (held back by abuse protection) are stored but never rolled up."""
         await self._ledger.insert_actions(rows)
         cells: dict[RollupKey, tuple[int, int]] = {}
         for row in rows:
+            if row.get("flag") is not None:
+                continue
             key = RollupKey(
                 campaign_id=row["campaign_id"],
                 case_id=row["case_id"],
@@ -253,6 +259,70 @@ class LedgerService:
             cells[key] = (quantity + row["quantity"], count + 1)
         await self._ledger.add_rollups(cells)
         await self._ledger.notify_totals({(key.campaign_id, key.case_id) for key in cells})
+
+    # --- for other domains that count through the ledger (petition signatures) ----------
+
+    @staticmethod
+    def idempotency_key(value: str, field: str, problems: Problems) -> str:
+        """The cleaned key; a problem when it cannot be one."""
+        return _key(value, field, problems)
+
+    async def replay_of(self, client_id: str, key: str, operation: str, digest: str) -> UUID | None:
+        """The result id of an earlier request with this key and content (see
+        :meth:`_first_result`), for operations whose result is not a ledger row."""
+        return await self._first_result(client_id, key, operation, digest)
+
+    async def claim_key(
+        self, client_id: str, key: str, operation: str, digest: str, result_id: UUID
+    ) -> None:
+        """Store the key with its result, in the transaction that did the work."""
+        claimed = await self._ledger.claim_keys(client_id, operation, [key], [digest], [result_id])
+        if claimed != 1:  # the advisory lock makes this unreachable unless hashes collide
+            raise InvalidInputError.one(
+                "idempotencyKey", ProblemCode.IN_PROGRESS, "Retry this request shortly."
+            )
+
+    async def check_action(self, year: int, case_id: UUID, occurred_at: datetime) -> Campaign:
+        """The campaign, when the section may count an action for this case at this time;
+        else the problems (campaign, caseId, occurredAt)."""
+        problems = Problems()
+        campaign = await self._rules.check(year, case_id, occurred_at, problems)
+        problems.raise_any()
+        assert campaign is not None
+        return campaign
+
+    async def record_verified(
+        self,
+        campaign_id: UUID,
+        case_id: UUID,
+        action_type: ActionType,
+        occurred_at: datetime,
+        recorder: Recorder,
+    ) -> UUID:
+        """One verified action whose uniqueness another record guarantees (a signature
+        counts once: its own row moves from pending to counted). No idempotency key, and
+        no client id on the ledger row: the action must not link to a device."""
+        row: dict[str, Any] = {
+            "id": uuid.uuid4(),
+            "campaign_id": campaign_id,
+            "case_id": case_id,
+            "action_type": action_type.value,
+            "channel": recorder.channel.value,
+            "quantity": 1,
+            "occurred_at": occurred_at,
+            "counted_on": self._rules.day(occurred_at),
+            "verification": Verification.VERIFIED.value,
+            "reporter_kind": recorder.reporter_kind.value,
+            "reporter_ref": recorder.reporter_ref,
+            "method": recorder.method,
+            "client_id": None,
+            "import_batch_id": None,
+            "tally_id": None,
+            "event_id": None,
+        }
+        await self._write([row])
+        action_id: UUID = row["id"]
+        return action_id
 
     async def _first_result(
         self, client_id: str, key: str, operation: str, digest: str
@@ -276,8 +346,15 @@ class LedgerService:
             )
         return stored.result_id
 
-    async def record(self, draft: ActionDraft, recorder: Recorder) -> Recorded:
-        """One action, exactly once per (section, client, idempotency key)."""
+    async def record(
+        self, draft: ActionDraft, recorder: Recorder, screen: Screen | None = None
+    ) -> Recorded:
+        """One action, exactly once per (section, client, idempotency key).
+
+        ``screen`` runs only when a new action is about to be written (never for a replay
+        or a refusal) and returns the flag to record it with: a flagged action is stored
+        and answered like any other but never counted. A replay returns the first action,
+        flagged or not, and counts nothing again."""
         problems = Problems()
         key = _key(draft.idempotency_key, "idempotencyKey", problems)
         occurred_at = _moment(draft.occurred_at, "occurredAt", problems)
@@ -304,6 +381,7 @@ class LedgerService:
         problems.raise_any()
         assert campaign is not None
         row = self._row(draft, campaign, occurred_at, recorder)
+        row["flag"] = None if screen is None else await screen()
         await self._write([row])
         claimed = await self._ledger.claim_keys(
             recorder.client_id, "actionRecord", [key], [digest], [row["id"]]

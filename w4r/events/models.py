@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from w4r.abuse.models import FLAG_CHECK
 from w4r.actions.models import ActionType
 from w4r.platform.enums import value_enum
 from w4r.platform.models import TenantOwned, Timestamped
@@ -139,13 +140,15 @@ class Registration(Timestamped, TenantOwned):
             ["section_id", "event_id"], ["events.section_id", "events.id"], ondelete="CASCADE"
         ),
         CheckConstraint(f"guests between 0 and {MAX_GUESTS}", name="guests_range"),
+        CheckConstraint(FLAG_CHECK, name="flag_known"),
         Index(
             "uq_event_registrations_section_id_event_id_email",
             "section_id",
             "event_id",
             func.lower(text("email")),
             unique=True,
-            postgresql_where=text("status <> 'cancelled'"),
+            # A flagged registration never blocks a real person's.
+            postgresql_where=text("status <> 'cancelled' AND flag IS NULL"),
         ),
         Index(
             "ix_event_registrations_section_id_event_id_status",
@@ -175,6 +178,10 @@ class Registration(Timestamped, TenantOwned):
     cancellation_token_hash: Mapped[str] = mapped_column(Text)
     client_id: Mapped[str] = mapped_column(Text)
     cancelled_at: Mapped[datetime | None]
+    flag: Mapped[str | None] = mapped_column(Text)
+    """Why this anonymous registration was held back (a
+    :class:`w4r.abuse.models.WriteFlag`), or None. A flagged registration takes no seat and
+    is not counted; its registrant got the answer a counted one would have."""
 
 
 class EventReport(Timestamped, TenantOwned):

@@ -10,6 +10,7 @@ from uuid import UUID
 from sqlalchemy import (
     Float,
     Numeric,
+    Text,
     case,
     cast,
     delete,
@@ -171,6 +172,7 @@ class EventRepository:
             .where(
                 Registration.event_id.in_(ids),
                 Registration.status == RegistrationStatus.CONFIRMED,
+                Registration.flag.is_(None),  # a flagged registration takes no seat
             )
             .group_by(Registration.event_id)
         )
@@ -182,23 +184,33 @@ class EventRepository:
     # --- registrations -----------------------------------------------------------------
 
     async def registrations(
-        self, event_id: UUID, statuses: Sequence[RegistrationStatus]
+        self,
+        event_id: UUID,
+        statuses: Sequence[RegistrationStatus],
+        *,
+        include_flagged: bool = True,
     ) -> list[Registration]:
-        result = await self._session.execute(
+        query = (
             select(Registration)
             .where(Registration.event_id == event_id, Registration.status.in_(statuses))
             .order_by(Registration.created_at, Registration.id)
         )
+        if not include_flagged:
+            query = query.where(Registration.flag.is_(None))
+        result = await self._session.execute(query)
         return list(result.scalars())
 
-    async def registration_by_email(self, event_id: UUID, email: str) -> Registration | None:
-        result = await self._session.execute(
-            select(Registration).where(
-                Registration.event_id == event_id,
-                func.lower(Registration.email) == email.lower(),
-                Registration.status != RegistrationStatus.CANCELLED,
-            )
+    async def registration_by_email(
+        self, event_id: UUID, email: str, *, include_flagged: bool
+    ) -> Registration | None:
+        query = select(Registration).where(
+            Registration.event_id == event_id,
+            func.lower(Registration.email) == email.lower(),
+            Registration.status != RegistrationStatus.CANCELLED,
         )
+        if not include_flagged:
+            query = query.where(Registration.flag.is_(None))
+        result = await self._session.execute(query.order_by(Registration.created_at).limit(1))
         return result.scalar_one_or_none()
 
     async def registration_by_token_hash(self, token_hash: str) -> Registration | None:
@@ -207,8 +219,10 @@ class EventRepository:
         )
         return result.scalar_one_or_none()
 
-    async def active_registrations_of_client(self, event_id: UUID, client_id: str) -> int:
-        result = await self._session.execute(
+    async def active_registrations_of_client(
+        self, event_id: UUID, client_id: str, *, include_flagged: bool
+    ) -> int:
+        query = (
             select(func.count())
             .select_from(Registration)
             .where(
@@ -217,7 +231,9 @@ class EventRepository:
                 Registration.status != RegistrationStatus.CANCELLED,
             )
         )
-        return int(result.scalar_one())
+        if not include_flagged:
+            query = query.where(Registration.flag.is_(None))
+        return int((await self._session.execute(query)).scalar_one())
 
     async def set_registration_status(
         self, registration: Registration, status: RegistrationStatus, at: datetime | None = None
@@ -252,3 +268,40 @@ class EventRepository:
             )
         )
         return report, list(lines.scalars())
+
+    # --- a supporter's erasure ---------------------------------------------------------
+
+    async def registrations_by_email(self, emails: Sequence[str]) -> list[Registration]:
+        """Every registration (any event, any status) made with one of these emails,
+        ignoring letter case."""
+        result = await self._session.execute(
+            select(Registration)
+            .where(func.lower(Registration.email).in_([email.lower() for email in emails]))
+            .order_by(Registration.created_at, Registration.id)
+        )
+        return list(result.scalars())
+
+    async def anonymise_registrations(self, ids: Sequence[UUID]) -> int:
+        """Replace the person in these registrations and keep the rest, so every count of
+        seats, guests and statuses stays the same. The email becomes a unique address in
+        the reserved ``.invalid`` domain (the one-active-registration-per-email index), the
+        cancellation token an unguessable hash that matches no token."""
+        if not ids:
+            return 0
+        result = await self._session.execute(
+            update(Registration)
+            .where(Registration.id.in_(ids))
+            .values(
+                name="(erased)",
+                email=func.concat("erased-", Registration.id, "@erased.invalid"),
+                language=None,
+                may_contact=False,
+                client_id="erased",
+                cancellation_token_hash=func.encode(
+                    func.sha256(func.convert_to(func.gen_random_uuid().cast(Text), "UTF8")),
+                    "hex",
+                ),
+            )
+            .returning(Registration.id)
+        )
+        return len(result.all())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -46,6 +46,9 @@ from w4r.platform.errors import InvalidInputError, PermissionDeniedError, Proble
 from w4r.platform.languages import normalize_language_tag
 from w4r.platform.validation import Problems
 from w4r.translations.fallback import language_chain
+
+Screen = Callable[[], Awaitable[str | None]]
+"""Decides, just before a public registration is stored, whether it must be flagged."""
 
 MAX_EVENT_DAYS = 7
 MAX_REGISTRATIONS_PER_CLIENT = 3
@@ -344,9 +347,17 @@ class EventService:
 
     # --- registering --------------------------------------------------------------------
 
-    async def register(self, event_id: UUID, draft: RegistrationDraft) -> Registered:
+    async def register(
+        self, event_id: UUID, draft: RegistrationDraft, screen: Screen | None = None
+    ) -> Registered:
         """A seat, or a place on the waitlist when the event is full. The event row is locked
-        for the decision, so concurrent registrations never exceed the capacity."""
+        for the decision, so concurrent registrations never exceed the capacity.
+
+        ``screen`` runs once the input is valid and returns the flag of a registration that
+        abuse protection holds back: it is stored with the status a counted one would get,
+        but takes no seat, never blocks anyone's email and never leaves the waitlist. Its
+        duplicate checks look at every registration, so it is refused exactly when a
+        counted one would be."""
         problems = Problems()
         name = problems.required_text(draft.name, "name", max_length=200)
         email = problems.email(draft.email, "email")
@@ -370,16 +381,21 @@ class EventService:
                 ProblemCode.NOT_FOUND,
                 f"There is no upcoming published event {event_id}.",
             )
-        if await self._events.registration_by_email(event.id, email) is not None:
+        flag = None if screen is None else await screen()
+        flagged = flag is not None
+        existing = await self._events.registration_by_email(
+            event.id, email, include_flagged=flagged
+        )
+        if existing is not None:
             raise InvalidInputError.one(
                 "email",
                 ProblemCode.ALREADY_EXISTS,
                 "This email is already registered for the event; cancel that registration "
                 "with its link to change it.",
             )
-        if await self._events.active_registrations_of_client(event.id, draft.client_id) >= (
-            MAX_REGISTRATIONS_PER_CLIENT
-        ):
+        if await self._events.active_registrations_of_client(
+            event.id, draft.client_id, include_flagged=flagged
+        ) >= (MAX_REGISTRATIONS_PER_CLIENT):
             raise InvalidInputError.one(
                 "clientId",
                 ProblemCode.NOT_ALLOWED,
@@ -387,7 +403,9 @@ class EventService:
                 "device; add guests to a registration instead.",
             )
         seats = (await self._events.seats_by_event_ids([event.id]))[event.id]
-        waitlisted = await self._events.registrations(event.id, [RegistrationStatus.WAITLISTED])
+        waitlisted = await self._events.registrations(
+            event.id, [RegistrationStatus.WAITLISTED], include_flagged=False
+        )
         fits = event.capacity is None or (
             not waitlisted and seats + 1 + draft.guests <= event.capacity
         )
@@ -404,6 +422,7 @@ class EventService:
                     status=RegistrationStatus.CONFIRMED if fits else RegistrationStatus.WAITLISTED,
                     cancellation_token_hash=token_hash(token),
                     client_id=draft.client_id[:200],
+                    flag=flag,
                     # The moment of the decision, taken under the event's lock (not the
                     # transaction's start): the list and the waitlist follow this order.
                     created_at=func.clock_timestamp(),
@@ -434,7 +453,10 @@ class EventService:
 
     async def _promote(self, event: Event) -> None:
         seats = (await self._events.seats_by_event_ids([event.id]))[event.id]
-        for waiting in await self._events.registrations(event.id, [RegistrationStatus.WAITLISTED]):
+        waiting_list = await self._events.registrations(
+            event.id, [RegistrationStatus.WAITLISTED], include_flagged=False
+        )
+        for waiting in waiting_list:
             needed = 1 + waiting.guests
             if event.capacity is not None and seats + needed > event.capacity:
                 break  # first come, first served: nobody overtakes the head of the list

@@ -6,10 +6,14 @@ caller. A header that is no bearer token is refused with HTTP 400 (RFC 6750
 or audience, or not signed by a trusted key with HTTP 401 (``invalid_token``). A broken
 credential is never quietly downgraded to anonymous.
 
-Tokens are signed with an asymmetric algorithm only (no ``HS*``, no ``none``). The
-deployment's local signing key (P-256, ES256) signs the tokens printed by
-``w4r token issue``; external identity providers are added later through the same
-:class:`TokenVerifier` key set.
+Two kinds of issuer are trusted (:class:`TrustedIssuer`): the deployment's local key
+(P-256, ES256), which signs the tokens printed by ``w4r token issue`` and serves
+development, and, when configured, an external OpenID Connect provider whose keys come
+from its JWKS (:mod:`w4r.platform.oidc`). Tokens are signed with an asymmetric algorithm
+only (no ``HS*``, no ``none``).
+
+Refusals raise :class:`TokenError`, whose message says why and is safe to show to the
+caller: it never contains the token or any part of it, so it may also be logged.
 """
 
 from __future__ import annotations
@@ -19,14 +23,16 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 from uuid import UUID
 
-from joserfc import jwt
-from joserfc.errors import BadSignatureError, InvalidPayloadError, JoseError
-from joserfc.jwk import ECKey, KeySet, import_key
+from joserfc import jws, jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, Key, KeySet, import_key
+from joserfc.jws import CompactSignature, JWSRegistry
 
 ASYMMETRIC_ALGORITHMS: Final = (
     "ES256",
@@ -46,6 +52,15 @@ ROLE_CLAIM: Final = "w4r_role"
 SECTION_CLAIM: Final = "w4r_section"
 
 MAX_TOKEN_BYTES: Final = 8192
+MAX_KEY_ID_LENGTH: Final = 256
+JWE_DOTS: Final = 4
+"""A compact JWE has five parts; it is refused with its own message."""
+
+REFUSED: Final = "The bearer token was refused: "
+
+_JWS_REGISTRY: Final = JWSRegistry(algorithms=ASYMMETRIC_ALGORITHMS, strict_check_header=False)
+"""Asymmetric algorithms only. Unknown header parameters are ignored (RFC 7515) unless
+``crit`` names them, which refuses the token."""
 
 
 class Role(enum.StrEnum):
@@ -133,42 +148,205 @@ def check_role_binding(role: Role, section_code: str | None) -> None:
         raise TokenError("Tokens are not issued to anonymous callers.")
 
 
+class KeySource(Protocol):
+    """Where the public keys of one issuer come from: the local key set, or a provider's
+    JWKS (:class:`w4r.platform.oidc.JwksCache`)."""
+
+    async def key_for(self, kid: str | None) -> Key | None:
+        """The trusted key with this id, or None when the issuer has none. A token that
+        names no key id gets the issuer's only key, if it has just one; else None."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release what the source holds (an HTTP client)."""
+        ...
+
+
+class StaticKeys:
+    """A fixed key set: the deployment's local public key(s)."""
+
+    def __init__(self, keys: KeySet) -> None:
+        self._keys = {key.kid: key for key in keys if key.kid is not None}
+
+    async def key_for(self, kid: str | None) -> Key | None:
+        if kid is None:
+            return next(iter(self._keys.values())) if len(self._keys) == 1 else None
+        return self._keys.get(kid)
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
+
+
+ClaimsReader = Callable[[dict[str, Any]], Principal]
+"""Turns the verified claims of one issuer's token into the caller (TokenError if it
+names no acceptable role binding)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedIssuer:
+    """One issuer whose tokens this deployment accepts, and how to read them."""
+
+    issuer: str
+    audience: str
+    keys: KeySource
+    read_principal: ClaimsReader
+    token_types: frozenset[str] | None = None
+    """Accepted header ``typ`` values (lower case); None accepts any (the local key)."""
+    required_claims: tuple[str, ...] = ()
+    """Claims this issuer's tokens must carry beyond iss, aud, sub, exp and iat."""
+
+
+def local_issuer(keys: KeySet, *, issuer: str, audience: str) -> TrustedIssuer:
+    """The deployment's own key: tokens printed by ``w4r token issue`` (development)."""
+    return TrustedIssuer(
+        issuer=issuer,
+        audience=audience,
+        keys=StaticKeys(keys),
+        read_principal=principal_from_claims,
+    )
+
+
 class TokenVerifier:
-    """Verifies bearer tokens against a set of public keys, an issuer and an audience."""
+    """Verifies bearer tokens of the trusted issuers.
 
-    def __init__(self, keys: KeySet, *, issuer: str, audience: str, leeway_seconds: int) -> None:
-        self._keys = keys
-        self._claims = jwt.JWTClaimsRegistry(
-            leeway=leeway_seconds,
-            iss={"essential": True, "value": issuer},
-            aud={"essential": True, "value": audience},
-            exp={"essential": True},
-            sub={"essential": True},
-        )
+    The token's unverified ``iss`` only chooses which issuer's keys and rules apply; the
+    token is then checked in full against them: an asymmetric algorithm that the chosen key
+    allows, the signature, ``iss``, ``aud`` (a string, or a list containing ours), ``sub``,
+    ``exp``, ``iat`` and, when present, ``nbf`` (with the leeway), the issuer's extra
+    claims and header ``typ``, and no ``crit`` header.
+    """
 
-    def verify(self, token: str) -> Principal:
-        if len(token) > MAX_TOKEN_BYTES:
+    def __init__(self, issuers: Sequence[TrustedIssuer], *, leeway_seconds: int) -> None:
+        names = [trusted.issuer for trusted in issuers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"Two trusted token issuers share a name: {names}.")
+        self._issuers = {trusted.issuer: trusted for trusted in issuers}
+        self._claims = {
+            trusted.issuer: _claims_registry(trusted, leeway_seconds) for trusted in issuers
+        }
+
+    async def verify(self, token: str) -> Principal:
+        """The caller the token names; TokenError (message safe to show) when refused."""
+        if len(token.encode("utf-8")) > MAX_TOKEN_BYTES:
             raise TokenError("The bearer token is too long.")
+        compact, claims = _unverified(token)
+        header = compact.headers()
+        trusted = self._issuer_of(claims)
+        _check_token_type(header, trusted)
+        kid = header.get("kid")
+        key = await trusted.keys.key_for(kid)
+        if key is None and kid is None:
+            raise TokenError(REFUSED + "its header must name the signing key ('kid').")
+        if key is None:
+            raise TokenError(REFUSED + f"No key for kid: {kid!r}")
+        _check_signature(compact, key)
         try:
-            decoded = jwt.decode(token, self._keys, algorithms=ASYMMETRIC_ALGORITHMS)
-            self._claims.validate(decoded.claims)
-        except BadSignatureError as error:
-            raise TokenError(
-                "The bearer token was refused: its signature does not verify with any trusted key."
-            ) from error
-        except InvalidPayloadError as error:
-            raise TokenError(
-                "The bearer token was refused: its claims are not a JSON object."
-            ) from error
+            self._claims[trusted.issuer].validate(claims)
         except JoseError as error:
-            reason = error.description or error.error
-            raise TokenError(f"The bearer token was refused: {reason}") from error
-        except ValueError as error:
-            raise TokenError("The bearer token is malformed.") from error
-        return principal_from_claims(decoded.claims)
+            raise TokenError(REFUSED + (error.description or error.error)) from None
+        return trusted.read_principal(claims)
+
+    async def aclose(self) -> None:
+        """Release what the key sources hold (a provider's HTTP client)."""
+        for trusted in self._issuers.values():
+            await trusted.keys.aclose()
+
+    def _issuer_of(self, claims: dict[str, Any]) -> TrustedIssuer:
+        issuer = claims.get("iss")
+        if issuer is None:
+            raise TokenError(REFUSED + "Missing claim: 'iss'")
+        trusted = self._issuers.get(issuer) if isinstance(issuer, str) else None
+        if trusted is None:
+            raise TokenError(REFUSED + "Invalid claim: 'iss'")
+        return trusted
+
+
+def _claims_registry(trusted: TrustedIssuer, leeway_seconds: int) -> jwt.JWTClaimsRegistry:
+    options: dict[str, jwt.ClaimsOption] = {
+        "iss": {"essential": True, "value": trusted.issuer},
+        "aud": {"essential": True, "value": trusted.audience},
+        "exp": {"essential": True},
+        "sub": {"essential": True},
+        "iat": {"essential": True},
+    }
+    for name in trusted.required_claims:
+        options[name] = {"essential": True}
+    return jwt.JWTClaimsRegistry(None, leeway_seconds, **options)
+
+
+def _unverified(token: str) -> tuple[CompactSignature, dict[str, Any]]:
+    """The token's parts and claims before any check: only for choosing the issuer.
+
+    Parsing errors carry no part of the token (``from None``): their text can reach logs.
+    """
+    if token.count(".") == JWE_DOTS:
+        raise TokenError(REFUSED + "encrypted tokens (JWE) are not accepted; send a signed JWT.")
+    try:
+        compact = jws.extract_compact(token.encode("utf-8"), registry=_JWS_REGISTRY)
+    except JoseError as error:
+        raise TokenError(REFUSED + (error.description or error.error)) from None
+    except (ValueError, TypeError):
+        raise TokenError(REFUSED + "Invalid header") from None
+    if not isinstance(compact.headers(), dict):
+        raise TokenError(REFUSED + "Invalid header")
+    # Before the payload is read: with ``crit: ["b64"]`` the payload is not even base64.
+    _check_header(compact.headers())
+    try:
+        claims = json.loads(compact.payload)
+    except (ValueError, TypeError):
+        claims = None
+    if not isinstance(claims, dict):
+        raise TokenError(REFUSED + "its claims are not a JSON object.")
+    return compact, claims
+
+
+def _check_header(header: dict[str, Any]) -> None:
+    """The algorithm, ``crit`` and ``kid`` rules. Keys named by ``jwk``, ``jku``, ``x5u`` or
+    ``x5c`` are never used: keys come from the trusted issuer's key source only."""
+    try:
+        _JWS_REGISTRY.check_header(header)
+        _JWS_REGISTRY.get_alg(header["alg"])
+    except JoseError as error:
+        raise TokenError(REFUSED + (error.description or error.error)) from None
+    if "crit" in header:
+        raise TokenError(
+            REFUSED + "its header lists critical extensions ('crit'); none is supported."
+        )
+    kid = header.get("kid")
+    if kid is not None and (not isinstance(kid, str) or not 0 < len(kid) <= MAX_KEY_ID_LENGTH):
+        raise TokenError(REFUSED + "its key id ('kid') must be a short string.")
+
+
+def _check_token_type(header: dict[str, Any], trusted: TrustedIssuer) -> None:
+    """RFC 9068: a provider's access token says so in ``typ``, so an ID token (``JWT``)
+    of the same provider, signed by the same key, is never taken for one."""
+    if trusted.token_types is not None:
+        token_type = header.get("typ")
+        if not isinstance(token_type, str) or token_type.lower() not in trusted.token_types:
+            raise TokenError(
+                REFUSED + "it is not an access token: its header 'typ' must be 'at+jwt' (RFC 9068)."
+            )
+
+
+def _check_signature(compact: CompactSignature, key: Key) -> None:
+    algorithm = compact.headers()["alg"]
+    key_algorithm = key.get("alg")
+    if key_algorithm is not None and key_algorithm != algorithm:
+        raise TokenError(
+            REFUSED + f"its algorithm {algorithm!r} is not its key's ({key_algorithm!r})."
+        )
+    try:
+        is_valid = jws.validate_compact(compact, key, [algorithm], registry=_JWS_REGISTRY)
+    except JoseError as error:
+        raise TokenError(REFUSED + (error.description or error.error)) from None
+    except (ValueError, TypeError):
+        is_valid = False
+    if not is_valid:
+        raise TokenError(REFUSED + "its signature does not verify with any trusted key.")
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    """The caller of a local token: the ``w4r_role`` and ``w4r_section`` claims."""
     raw_role = claims.get(ROLE_CLAIM)
     try:
         role = Role(str(raw_role))

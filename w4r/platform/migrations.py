@@ -26,6 +26,11 @@ MODEL_MODULES = (
     "w4r.actions.models",
     "w4r.totals.models",
     "w4r.events.models",
+    "w4r.supporters.models",
+    "w4r.mail.models",
+    "w4r.abuse.models",
+    "w4r.apikeys.models",
+    "w4r.audit.models",
 )
 """Every module that declares tables; imported so the metadata is complete."""
 

@@ -22,15 +22,24 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 from strawberry.utils.logging import StrawberryLogger
 
+from w4r.schema.abuse import AbuseMutations, AbuseQueries
 from w4r.schema.actions.mutations import ActionMutations
 from w4r.schema.actions.queries import ActionQueries
+from w4r.schema.apikeys.mutations import ApiKeyMutations
+from w4r.schema.apikeys.queries import ApiKeyQueries
+from w4r.schema.audit.mutations import audit_mutations
+from w4r.schema.audit.queries import AuditQueries
 from w4r.schema.campaigns.mutations import CampaignMutations
 from w4r.schema.campaigns.queries import CampaignQueries
 from w4r.schema.cases.mutations import CaseMutations
 from w4r.schema.cases.queries import CaseQueries
+from w4r.schema.cost import cost_extension
 from w4r.schema.errors import should_mask_error
 from w4r.schema.events.mutations import EventMutations
 from w4r.schema.events.queries import EventQueries
+from w4r.schema.permissions import apply_permission_matrix
+from w4r.schema.supporters.mutations import SupporterMutations
+from w4r.schema.supporters.queries import SupporterQueries
 from w4r.schema.tenants.mutations import TenantMutations
 from w4r.schema.tenants.queries import TenantQueries
 from w4r.schema.totals.queries import TotalsQueries, TotalsSubscriptions
@@ -40,7 +49,16 @@ from w4r.settings import Settings
 
 @strawberry.type
 class Query(
-    TenantQueries, CampaignQueries, CaseQueries, ActionQueries, TotalsQueries, EventQueries
+    TenantQueries,
+    CampaignQueries,
+    CaseQueries,
+    ActionQueries,
+    TotalsQueries,
+    EventQueries,
+    ApiKeyQueries,
+    AbuseQueries,
+    AuditQueries,
+    SupporterQueries,
 ):
     pass
 
@@ -53,6 +71,9 @@ class Mutation(
     TranslationMutations,
     ActionMutations,
     EventMutations,
+    ApiKeyMutations,
+    AbuseMutations,
+    SupporterMutations,
 ):
     pass
 
@@ -88,6 +109,7 @@ def build_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
         functools.partial(AddValidationRules, rules),
         functools.partial(ParserCache, maxsize=cache_size),
         functools.partial(ValidationCache, maxsize=cache_size),
+        cost_extension(settings),
         functools.partial(MaskErrors, should_mask_error=should_mask_error),
     ]
 
@@ -110,6 +132,10 @@ class W4RSchema(strawberry.Schema):
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
+    """The schema, with the permission matrix and the audit of mutations attached; raises
+    PermissionMatrixError when an operation has no rule in the matrix."""
+    apply_permission_matrix(Query, Mutation, Subscription)
+    audit_mutations(Mutation)
     return W4RSchema(
         query=Query,
         mutation=Mutation,

@@ -11,14 +11,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
+from w4r.apikeys.service import ApiKeyAuthenticator
+from w4r.audit.recorder import AuditRecorder
 from w4r.platform.auth import Principal, TokenVerifier
 from w4r.platform.database import Database, TenantBinding, UnitOfWork
 from w4r.platform.errors import InvalidInputError, ProblemCode
 from w4r.platform.negotiation import accepted_languages
+from w4r.platform.ratelimit import Budgets
 from w4r.schema.cases.loaders import CaseLoaders
 from w4r.schema.events.loaders import EventLoaders
 from w4r.schema.tenants.loaders import TenantLoaders
 from w4r.settings import Settings
+from w4r.supporters.service import SupporterPolicy
 from w4r.tenants.registry import SectionRef, SectionRegistry
 from w4r.totals.live import TotalsHub
 
@@ -32,6 +36,9 @@ class GraphQLServices:
     verifier: TokenVerifier
     hub: TotalsHub
     settings: Settings
+    api_keys: ApiKeyAuthenticator
+    budgets: Budgets
+    supporters: SupporterPolicy
 
 
 @dataclass
@@ -41,6 +48,9 @@ class Context:
     section: SectionRef | None
     unit_of_work: UnitOfWork
     services: GraphQLServices
+    audit: AuditRecorder
+    """Records staff mutations and reads of personal data for the audit log: call
+    ``audit.personal_data("Type.field", ids)`` where personal data is read."""
     response: Response | None = field(default=None)
 
     @property

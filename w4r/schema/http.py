@@ -6,7 +6,8 @@ execute with a unit of work bound to that section, committed only when the opera
 top-level error. The GraphQL-over-HTTP rules hold: ``application/graphql-response+json`` is
 preferred (and assumed without an ``Accept`` header) and request errors (parse, validation,
 variables) are 400 with it; ``application/json`` gets 200 for every well-formed request;
-mutations are refused over GET with 405; batching is off.
+mutations are refused over GET with 405; batching is off. An operation over the caller's
+cost budget is refused unexecuted with 429 and ``Retry-After`` (see :mod:`w4r.schema.cost`).
 """
 
 from __future__ import annotations
@@ -22,21 +23,29 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
+from w4r.apikeys.keys import looks_like_api_key
+from w4r.audit.recorder import REQUEST_ID_HEADER, AuditRecorder, RequestOrigin
 from w4r.platform.auth import (
     ANONYMOUS,
     MalformedCredentialsError,
     Principal,
     TokenError,
-    TokenVerifier,
     bearer_token,
 )
 from w4r.platform.database import TenantBinding
 from w4r.platform.errors import SectionResolutionError, W4RError
 from w4r.platform.negotiation import parse_quality_list
+from w4r.schema.abuse import (
+    DocumentCache,
+    DocumentRequestError,
+    requested_document_id,
+    untrusted_write_refusal,
+    with_trusted_document,
+)
 from w4r.schema.context import Context, GraphQLServices
 from w4r.tenants.resolution import SECTION_HEADER, RequestHints, host_name, resolve_section
 
@@ -140,12 +149,14 @@ class GraphQLView(GraphQL[Context, None]):
         request.state.is_request_error = is_request_error(result)
         if result.errors:
             await context.unit_of_work.rollback()
+            context.audit.request_rolled_back()
         else:
             try:
                 await context.unit_of_work.commit()
             except Exception:
                 logger.exception("commit failed")
                 await context.unit_of_work.rollback()
+                context.audit.request_rolled_back()
                 failed = error_body(
                     "The request could not be saved and nothing was changed; retry it.",
                     "COMMIT_FAILED",
@@ -160,7 +171,35 @@ class GraphQLView(GraphQL[Context, None]):
             body["extensions"] = result.extensions
         return cast("GraphQLHTTPResponse", body)
 
+    documents: DocumentCache = DocumentCache(0)
+    """Trusted documents this replica has read (set by :func:`build_view`)."""
+
+    async def _trusted_request_data(
+        self, request: Request, request_data: GraphQLRequestData
+    ) -> tuple[GraphQLRequestData, bool]:
+        """The request with the trusted document it names resolved (w4r.schema.abuse)."""
+        if request.method == "GET":
+            document_id: object = request.query_params.get("documentId")
+        else:
+            body = await request.body()
+            # Parse the body a second time only when it can name a document by id.
+            parsed = self.parse_json(body) if b'"documentId"' in body else {}
+            document_id = parsed.get("documentId") if isinstance(parsed, dict) else None
+        named = requested_document_id(document_id, request_data.extensions)
+        return await with_trusted_document(
+            request_data, named, request.state.context, self.documents
+        )
+
     async def execute_single(self, **kwargs: Any) -> ExecutionResult:  # type: ignore[override]
+        request: Request = kwargs["request"]
+        request_data, is_trusted = await self._trusted_request_data(request, kwargs["request_data"])
+        kwargs["request_data"] = request_data
+        if request.method != "GET":  # a mutation over GET is refused with 405 below
+            refusal = untrusted_write_refusal(
+                request.state.context, request_data, is_trusted=is_trusted
+            )
+            if refusal is not None:
+                return refusal
         try:
             return await super().execute_single(**kwargs)
         except HTTPException as error:
@@ -182,7 +221,12 @@ def http_error(error: HTTPException, media_type: str) -> Response:
         allowed = "POST" if isinstance(error, OperationNeedsPostError) else "GET, POST"
         headers = {"Allow": allowed}
     code = HTTP_ERROR_CODES.get(error.status_code, "BAD_REQUEST")
-    return json_response(error_body(error.reason, code), error.status_code, media_type, headers)
+    status_code = error.status_code
+    if isinstance(error, DocumentRequestError):
+        # A request error like a parse error: 200 under application/json.
+        code = error.code
+        status_code = 200 if media_type == JSON else error.status_code
+    return json_response(error_body(error.reason, code), status_code, media_type, headers)
 
 
 async def _read_body(request: Request, limit: int) -> bytes | None:
@@ -200,9 +244,13 @@ async def _read_body(request: Request, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def authenticate(request: Request, verifier: TokenVerifier) -> Principal:
+async def authenticate(request: Request, services: GraphQLServices) -> Principal:
     token = bearer_token(request.headers.get("authorization"))
-    return ANONYMOUS if token is None else verifier.verify(token)
+    if token is None:
+        return ANONYMOUS
+    if looks_like_api_key(token):
+        return await services.api_keys.authenticate(token)
+    return await services.verifier.verify(token)
 
 
 async def build_context(
@@ -226,6 +274,16 @@ async def build_context(
         section=section,
         unit_of_work=services.database.unit_of_work(binding),
         services=services,
+        audit=AuditRecorder(
+            principal,
+            RequestOrigin.of(
+                connection.client.host if connection.client is not None else None,
+                connection.headers.get(REQUEST_ID_HEADER),
+                connection.headers.get("user-agent"),
+            ),
+            services.database,
+            binding,
+        ),
     )
 
 
@@ -244,6 +302,7 @@ def make_websocket_endpoint(view: GraphQLView) -> Any:
             await view.run(websocket, context=context)
         finally:
             await context.unit_of_work.close()
+            await context.audit.write()
 
     return graphql_websocket
 
@@ -281,7 +340,7 @@ def make_endpoint(view: GraphQLView) -> Any:
             request._body = body  # starlette serves request.body() from here
 
         try:
-            principal = authenticate(request, services.verifier)
+            principal = await authenticate(request, services)
         except TokenError as error:
             return json_response(
                 error_body(str(error), "UNAUTHENTICATED"),
@@ -295,17 +354,39 @@ def make_endpoint(view: GraphQLView) -> Any:
         except SectionResolutionError as error:
             return json_response(error_body(str(error), error.code), error.status_code, media_type)
         unit_of_work = request.state.context.unit_of_work
+        audit: AuditRecorder = request.state.context.audit
         try:
             response = await view.run(request, context=request.state.context)
         except HTTPException as error:
             return http_error(error, media_type)
         finally:
             await unit_of_work.close()
+            # After the unit of work ended, in a transaction of its own: kept even when the
+            # request's writes were rolled back.
+            read_personal_data = audit.has_personal_data
+            audit_written = await audit.write()
+        if read_personal_data and not audit_written:
+            # Personal data never leaves unrecorded.
+            return json_response(
+                error_body(
+                    "The request read personal data and its audit record could not be "
+                    "written, so the answer is withheld; retry it.",
+                    "AUDIT_UNAVAILABLE",
+                ),
+                503,
+                media_type,
+            )
+        response.headers["x-request-id"] = audit.origin.request_id
         if response.media_type != JSON:
             return response  # the GraphiQL page
         # strawberry answers application/json; the negotiated type and its status rules win.
         response.headers["content-type"] = media_type
-        if media_type == GRAPHQL_RESPONSE_JSON and getattr(
+        retry_after = getattr(request.state, "retry_after_seconds", None)
+        if retry_after is not None:
+            # Over its cost budget (w4r.schema.cost): refused unexecuted, whatever the type.
+            response.status_code = 429
+            response.headers["retry-after"] = str(retry_after)
+        elif media_type == GRAPHQL_RESPONSE_JSON and getattr(
             request.state, "is_request_error", False
         ):
             response.status_code = 400
@@ -314,10 +395,14 @@ def make_endpoint(view: GraphQLView) -> Any:
     return graphql_endpoint
 
 
-def build_view(schema: strawberry.Schema, *, graphql_ide: bool) -> GraphQLView:
-    return GraphQLView(
+def build_view(
+    schema: strawberry.Schema, *, graphql_ide: bool, trusted_document_cache_size: int = 1024
+) -> GraphQLView:
+    view = GraphQLView(
         schema,
         graphql_ide="graphiql" if graphql_ide else None,
         allow_queries_via_get=True,
         multipart_uploads_enabled=False,
     )
+    view.documents = DocumentCache(trusted_document_cache_size)
+    return view

@@ -46,6 +46,10 @@ class Section(Timestamped, Base):
     languages: Mapped[list[str]] = mapped_column(ARRAY(Text))
     default_language: Mapped[str] = mapped_column(Text)
     time_zone: Mapped[str] = mapped_column(Text)
+    require_trusted_documents: Mapped[bool] = mapped_column(server_default=text("false"))
+    """Anonymous writes at this section must be trusted documents (sent by hash)."""
+    double_opt_in: Mapped[bool] = mapped_column(server_default=text("false"))
+    """Petition signatures count only once the signer confirms their email by mail."""
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 

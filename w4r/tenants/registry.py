@@ -29,6 +29,8 @@ class SectionRef:
     languages: tuple[str, ...] = ()
     default_language: str = ""
     time_zone: str = "UTC"
+    require_trusted_documents: bool = False
+    """Anonymous writes must be trusted documents (checked before execution)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,7 @@ class RegistrySnapshot:
                 languages=row.languages,
                 default_language=row.default_language,
                 time_zone=row.time_zone,
+                require_trusted_documents=row.require_trusted_documents,
             )
             for row in rows
         ]

@@ -23,6 +23,7 @@ class RegistryRow:
     languages: tuple[str, ...] = ()
     default_language: str = ""
     time_zone: str = "UTC"
+    require_trusted_documents: bool = False
 
 
 class SectionRepository:
@@ -85,6 +86,7 @@ class SectionRepository:
                 Section.languages,
                 Section.default_language,
                 Section.time_zone,
+                Section.require_trusted_documents,
             )
             .outerjoin(SectionHost, SectionHost.section_id == Section.id)
             .group_by(Section.id)
@@ -97,8 +99,17 @@ class SectionRepository:
                 languages=tuple(languages),
                 default_language=default_language,
                 time_zone=time_zone,
+                require_trusted_documents=require_trusted_documents,
             )
-            for section_id, code, hosts, languages, default_language, time_zone in result
+            for (
+                section_id,
+                code,
+                hosts,
+                languages,
+                default_language,
+                time_zone,
+                require_trusted_documents,
+            ) in result
         ]
 
 

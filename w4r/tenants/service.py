@@ -51,6 +51,8 @@ class SectionChanges:
     languages: Sequence[str] | None = None
     default_language: str | None = None
     time_zone: str | None = None
+    require_trusted_documents: bool | None = None
+    double_opt_in: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +201,10 @@ class SectionService:
             values["country"] = problems.country(changes.country)
         if changes.time_zone is not None:
             values["time_zone"] = problems.time_zone(changes.time_zone)
+        if changes.require_trusted_documents is not None:
+            values["require_trusted_documents"] = changes.require_trusted_documents
+        if changes.double_opt_in is not None:
+            values["double_opt_in"] = changes.double_opt_in
         if changes.languages is not None or changes.default_language is not None:
             languages = section.languages if changes.languages is None else changes.languages
             default = changes.default_language

@@ -167,24 +167,28 @@ class TotalsRepository:
     # --- reconciliation ------------------------------------------------------------------
 
     async def ledger_sums(self) -> dict[tuple[Any, ...], tuple[int, int]]:
-        """The bound section's ledger summed by rollup key."""
+        """The bound section's counted ledger (flagged rows never count) by rollup key."""
         day = Action.counted_on
-        query = select(
-            Action.campaign_id,
-            Action.case_id,
-            Action.action_type,
-            Action.channel,
-            Action.verification,
-            day,
-            func.sum(Action.quantity),
-            func.count(),
-        ).group_by(
-            Action.campaign_id,
-            Action.case_id,
-            Action.action_type,
-            Action.channel,
-            Action.verification,
-            day,
+        query = (
+            select(
+                Action.campaign_id,
+                Action.case_id,
+                Action.action_type,
+                Action.channel,
+                Action.verification,
+                day,
+                func.sum(Action.quantity),
+                func.count(),
+            )
+            .where(Action.flag.is_(None))
+            .group_by(
+                Action.campaign_id,
+                Action.case_id,
+                Action.action_type,
+                Action.channel,
+                Action.verification,
+                day,
+            )
         )
         return await self._sums(query)
 

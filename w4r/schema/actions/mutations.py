@@ -15,6 +15,7 @@ from w4r.actions.repository import LedgerRepository
 from w4r.actions.service import ImportResult, LedgerService, Recorded, SectionContext
 from w4r.platform.auth import Principal, Role
 from w4r.platform.errors import InvalidInputError, ProblemCode
+from w4r.schema.abuse import PublicWriteKind, public_write_flag
 from w4r.schema.actions.inputs import (
     ActionRecordInput,
     ActionsImportInput,
@@ -24,20 +25,8 @@ from w4r.schema.actions.inputs import (
 from w4r.schema.actions.types import ActionNode, TallyNode
 from w4r.schema.context import Info
 from w4r.schema.errors import UserError, run_mutation
-from w4r.schema.permissions import allow
 
 T = TypeVar("T")
-
-RECORDERS = (
-    Role.ANONYMOUS,
-    Role.PARTNER_APP,
-    Role.SECTION_ADMIN,
-    Role.SECTION_EDITOR,
-    Role.IS_ADMIN,
-)
-IMPORTERS = (Role.PARTNER_APP, Role.SECTION_ADMIN, Role.SECTION_EDITOR, Role.IS_ADMIN)
-REVIEWERS = (Role.SECTION_ADMIN, Role.SECTION_EDITOR, Role.IS_ADMIN)
-TALLY_REPORTERS = (Role.ANONYMOUS, Role.SECTION_ADMIN, Role.SECTION_EDITOR, Role.IS_ADMIN)
 
 
 @strawberry.type
@@ -141,8 +130,7 @@ async def _tally_node(info: Info, tally: Tally) -> TallyNode:
 class ActionMutations:
     @strawberry.mutation(
         description="Record one action for this request's section, exactly once per "
-        "idempotency key.",
-        extensions=allow(*RECORDERS),
+        "idempotency key."
     )
     async def action_record(self, info: Info, input: ActionRecordInput) -> ActionRecordPayload:  # noqa: A002
         async def work(service: LedgerService) -> Recorded:
@@ -156,6 +144,7 @@ class ActionMutations:
                     occurred_at=input.occurred_at,
                 ),
                 recorder,
+                screen=lambda: public_write_flag(info, PublicWriteKind.ACTION),
             )
 
         outcome = await run_mutation(info, lambda: _in_section(info, work))
@@ -166,8 +155,7 @@ class ActionMutations:
         )
 
     @strawberry.mutation(
-        description="Import up to 10,000 actions from a section's own systems, all or nothing.",
-        extensions=allow(*IMPORTERS),
+        description="Import up to 10,000 actions from a section's own systems, all or nothing."
     )
     async def actions_import(self, info: Info, input: ActionsImportInput) -> ActionsImportPayload:  # noqa: A002
         async def work(service: LedgerService) -> ImportResult:
@@ -202,8 +190,7 @@ class ActionMutations:
 
     @strawberry.mutation(
         description="Report how many actions were taken (e.g. letters written at home or at "
-        "an event); counted as self-reported once section staff approve it.",
-        extensions=allow(*TALLY_REPORTERS),
+        "an event); counted as self-reported once section staff approve it."
     )
     async def tally_report(self, info: Info, input: TallyReportInput) -> TallyReportPayload:  # noqa: A002
         async def work(service: LedgerService) -> tuple[TallyNode, bool]:
@@ -252,16 +239,12 @@ class ActionMutations:
         return TallyReportPayload(tally=node, replayed=replayed)
 
     @strawberry.mutation(
-        description="Approve a pending tally: its lines count from now on (section staff).",
-        extensions=allow(*REVIEWERS),
+        description="Approve a pending tally: its lines count from now on (section staff)."
     )
     async def tally_approve(self, info: Info, input: TallyDecisionInput) -> TallyDecisionPayload:  # noqa: A002
         return await _decide(info, input.id, input.note, approve=True)
 
-    @strawberry.mutation(
-        description="Reject a pending tally: it never counts (section staff).",
-        extensions=allow(*REVIEWERS),
-    )
+    @strawberry.mutation(description="Reject a pending tally: it never counts (section staff).")
     async def tally_reject(self, info: Info, input: TallyDecisionInput) -> TallyDecisionPayload:  # noqa: A002
         return await _decide(info, input.id, input.note, approve=False)
 

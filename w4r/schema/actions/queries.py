@@ -9,7 +9,6 @@ import strawberry
 
 from w4r.actions.repository import LedgerRepository
 from w4r.schema.actions.enums import TallyStateEnum
-from w4r.schema.actions.mutations import REVIEWERS
 from w4r.schema.actions.types import TallyNode
 from w4r.schema.context import Info
 from w4r.schema.pagination import (
@@ -19,17 +18,13 @@ from w4r.schema.pagination import (
     invalid_cursor,
     page_size,
 )
-from w4r.schema.permissions import allow
 
 TALLY_CURSOR = "Tally"
 
 
 @strawberry.type
 class ActionQueries:
-    @strawberry.field(
-        description="This section's tallies, oldest first (section staff).",
-        extensions=allow(*REVIEWERS),
-    )
+    @strawberry.field(description="This section's tallies, oldest first (section staff).")
     async def tallies(
         self,
         info: Info,

@@ -12,7 +12,6 @@ from w4r.actions.models import (
     Tally,
     TallyLine,
 )
-from w4r.platform.auth import Role
 from w4r.schema.actions.enums import (
     ActionTypeEnum,
     ChannelEnum,
@@ -22,9 +21,6 @@ from w4r.schema.actions.enums import (
 )
 from w4r.schema.cases.types import CaseNode
 from w4r.schema.context import Info
-from w4r.schema.permissions import allow
-
-STAFF = (Role.SECTION_ADMIN, Role.SECTION_EDITOR, Role.IS_ADMIN)
 
 
 async def _case(info: Info, case_id: UUID) -> CaseNode | None:
@@ -42,6 +38,7 @@ class ActionNode:
     occurred_at: datetime
     recorded_at: datetime
     verification: VerificationEnum  # type: ignore[valid-type]
+    _flag: strawberry.Private[str | None] = None
 
     @classmethod
     def from_model(cls, action: Action) -> ActionNode:
@@ -54,11 +51,19 @@ class ActionNode:
             occurred_at=action.occurred_at,
             recorded_at=action.recorded_at,
             verification=action.verification,
+            _flag=action.flag,
         )
 
     @strawberry.field
     async def case(self, info: Info) -> CaseNode | None:
         return await _case(info, self.case_id)
+
+    @strawberry.field(
+        description="Why abuse protection held this action back (e.g. 'rate-limit-ip'): it "
+        "is kept for review and never counted. Null when it counts (section staff only)."
+    )
+    def flag(self) -> str | None:
+        return self._flag
 
 
 @strawberry.type(name="TallyLine")
@@ -98,18 +103,20 @@ class TallyNode:
             _model=tally,
         )
 
-    @strawberry.field(description="Section staff only.", extensions=allow(*STAFF))
-    def reporter_name(self) -> str | None:
+    @strawberry.field(description="Section staff only.")
+    def reporter_name(self, info: Info) -> str | None:
+        info.context.audit.personal_data("Tally.reporterName", [self.id])
         return self._model.reporter_name
 
-    @strawberry.field(description="Section staff only.", extensions=allow(*STAFF))
-    def reporter_email(self) -> str | None:
+    @strawberry.field(description="Section staff only.")
+    def reporter_email(self, info: Info) -> str | None:
+        info.context.audit.personal_data("Tally.reporterEmail", [self.id])
         return self._model.reporter_email
 
-    @strawberry.field(description="Section staff only.", extensions=allow(*STAFF))
+    @strawberry.field(description="Section staff only.")
     def note(self) -> str | None:
         return self._model.note
 
-    @strawberry.field(description="Section staff only.", extensions=allow(*STAFF))
+    @strawberry.field(description="Section staff only.")
     def review_note(self) -> str | None:
         return self._model.review_note

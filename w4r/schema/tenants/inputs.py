@@ -32,6 +32,16 @@ class SectionUpdateInput:
     languages: list[str] | None = None
     default_language: str | None = None
     time_zone: str | None = None
+    require_trusted_documents: bool | None = strawberry.field(
+        default=None,
+        description="Anonymous writes (actions, signatures, registrations) must be trusted "
+        "documents sent by their SHA-256 (see `w4r documents add`).",
+    )
+    double_opt_in: bool | None = strawberry.field(
+        default=None,
+        description="Petition signatures count only once the signer confirms their email "
+        "with the link of a mail.",
+    )
 
 
 @strawberry.input

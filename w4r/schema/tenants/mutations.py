@@ -6,11 +6,9 @@ from uuid import UUID
 
 import strawberry
 
-from w4r.platform.auth import Role
 from w4r.platform.errors import InvalidInputError, ProblemCode
 from w4r.schema.context import Info
 from w4r.schema.errors import UserError, run_mutation
-from w4r.schema.permissions import allow
 from w4r.schema.tenants.inputs import (
     SectionCreateInput,
     SectionHostAddInput,
@@ -74,9 +72,7 @@ def _refresh_registry_after_commit(info: Info) -> None:
 
 @strawberry.type
 class TenantMutations:
-    @strawberry.mutation(
-        description="Register a national section (IS admins).", extensions=allow(Role.IS_ADMIN)
-    )
+    @strawberry.mutation(description="Register a national section (IS admins).")
     async def section_create(self, info: Info, input: SectionCreateInput) -> SectionCreatePayload:  # noqa: A002
         service = SectionService(info.context.session)
 
@@ -99,10 +95,7 @@ class TenantMutations:
         _refresh_registry_after_commit(info)
         return SectionCreatePayload(section=SectionNode.from_model(outcome))
 
-    @strawberry.mutation(
-        description="Change a section (IS admins, or the section's own admins).",
-        extensions=allow(Role.IS_ADMIN, Role.SECTION_ADMIN),
-    )
+    @strawberry.mutation(description="Change a section (IS admins, or the section's own admins).")
     async def section_update(self, info: Info, input: SectionUpdateInput) -> SectionUpdatePayload:  # noqa: A002
         service = SectionService(info.context.session)
 
@@ -117,6 +110,8 @@ class TenantMutations:
                     languages=input.languages,
                     default_language=input.default_language,
                     time_zone=input.time_zone,
+                    require_trusted_documents=input.require_trusted_documents,
+                    double_opt_in=input.double_opt_in,
                 ),
             )
 
@@ -125,10 +120,7 @@ class TenantMutations:
             return SectionUpdatePayload(errors=outcome)
         return SectionUpdatePayload(section=SectionNode.from_model(outcome))
 
-    @strawberry.mutation(
-        description="Add a host name that identifies a section (IS admins).",
-        extensions=allow(Role.IS_ADMIN),
-    )
+    @strawberry.mutation(description="Add a host name that identifies a section (IS admins).")
     async def section_host_add(
         self,
         info: Info,
@@ -148,8 +140,7 @@ class TenantMutations:
         return SectionHostAddPayload(section=SectionNode.from_model(outcome))
 
     @strawberry.mutation(
-        description="Add a member to this request's section (section admins, IS admins).",
-        extensions=allow(Role.IS_ADMIN, Role.SECTION_ADMIN),
+        description="Add a member to this request's section (section admins, IS admins)."
     )
     async def section_member_add(
         self,
@@ -164,8 +155,7 @@ class TenantMutations:
         return SectionMemberAddPayload(member=SectionMemberNode.from_model(outcome))
 
     @strawberry.mutation(
-        description="Remove a member of this request's section (section admins, IS admins).",
-        extensions=allow(Role.IS_ADMIN, Role.SECTION_ADMIN),
+        description="Remove a member of this request's section (section admins, IS admins)."
     )
     async def section_member_remove(
         self,

@@ -6,7 +6,6 @@ import re
 
 import strawberry
 
-from w4r.platform.auth import Role
 from w4r.schema.context import Info
 from w4r.schema.pagination import (
     Connection,
@@ -15,7 +14,6 @@ from w4r.schema.pagination import (
     invalid_cursor,
     page_size,
 )
-from w4r.schema.permissions import allow
 from w4r.schema.tenants.types import SectionNode, Viewer
 from w4r.tenants.models import SECTION_CODE_PATTERN
 from w4r.tenants.service import SectionService
@@ -35,8 +33,7 @@ class TenantQueries:
         return None if section is None else SectionNode.from_model(section)
 
     @strawberry.field(
-        description="Every section, ordered by code (International Secretariat staff).",
-        extensions=allow(Role.IS_ADMIN, Role.IS_ANALYST),
+        description="Every section, ordered by code (International Secretariat staff)."
     )
     async def sections(
         self, info: Info, first: int | None = None, after: str | None = None

@@ -17,7 +17,6 @@ from w4r.schema.pagination import (
     invalid_cursor,
     page_size,
 )
-from w4r.schema.permissions import allow
 from w4r.tenants.models import MemberRole, Section, SectionMember
 from w4r.tenants.service import MemberService
 
@@ -55,6 +54,12 @@ class SectionNode:
     languages: list[str] = strawberry.field(description="BCP 47 tags, e.g. ['en', 'fr-CA'].")
     default_language: str
     time_zone: str = strawberry.field(description="IANA time zone, e.g. 'Europe/London'.")
+    require_trusted_documents: bool = strawberry.field(
+        description="Anonymous writes here must be trusted documents sent by hash."
+    )
+    double_opt_in: bool = strawberry.field(
+        description="Petition signatures count only once the signer confirms their email."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -68,6 +73,8 @@ class SectionNode:
             languages=list(section.languages),
             default_language=section.default_language,
             time_zone=section.time_zone,
+            require_trusted_documents=section.require_trusted_documents,
+            double_opt_in=section.double_opt_in,
             created_at=section.created_at,
             updated_at=section.updated_at,
         )
@@ -76,10 +83,7 @@ class SectionNode:
     async def hosts(self, info: Info) -> list[str]:
         return await info.context.tenant_loaders.hosts_by_section_id.load(self.id)
 
-    @strawberry.field(
-        description="The section's staff. Only at this section's own endpoint.",
-        extensions=allow(Role.IS_ADMIN, Role.SECTION_ADMIN),
-    )
+    @strawberry.field(description="The section's staff. Only at this section's own endpoint.")
     async def members(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[SectionMemberNode]:
@@ -102,6 +106,7 @@ class SectionNode:
         members = await MemberService(info.context.session, info.context.binding).page(
             after=cursor, limit=limit + 1
         )
+        info.context.audit.personal_data("Section.members", [m.id for m in members[:limit]])
         return build_connection(
             members,
             limit,

@@ -1,0 +1,1 @@
+"""Abuse protection of public writes: flags, allowlisted networks, trusted documents."""

@@ -1,0 +1,1 @@
+"""Mail to supporters: the transactional outbox and the SMTP sender that drains it."""

@@ -1,0 +1,1 @@
+"""GraphQL for API keys (mirrors w4r/apikeys)."""

@@ -1,0 +1,1 @@
+"""GraphQL for the audit log (mirrors w4r/audit): the mutation audit and `auditLog`."""

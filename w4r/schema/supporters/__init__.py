@@ -1,0 +1,1 @@
+"""The GraphQL API of supporters, consent, petition signatures and their data rights."""

@@ -1,0 +1,1 @@
+"""Supporters: petition signatures, consent records, email confirmation and data rights."""
