@@ -20,6 +20,7 @@ import contextlib
 import json
 import os
 import platform
+import secrets
 import socket
 import statistics
 import subprocess
@@ -116,6 +117,7 @@ def serve(admin_url: URL, signing_key: str, workdir: Path) -> Iterator[str]:
         "W4R_LOG_LEVEL": "WARNING",
         # Every simulated client calls from 127.0.0.1: measure throughput, not the budget.
         "W4R_IP_BUDGET_POINTS": "1000000000",
+        "W4R_SUPPORTER_HASH_KEY": secrets.token_hex(32),
         "PYTHONPATH": os.pathsep.join(
             [str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", "")]
         ),

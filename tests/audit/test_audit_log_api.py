@@ -647,13 +647,19 @@ async def test_personal_data_is_withheld_when_its_audit_cannot_be_written(
         **caller(graphql, Role.SECTION_ADMIN, code=code, request_id=request_id()),
     )
 
-    # then the read is withheld; the committed change is answered; both failures are logged
+    # then the read is withheld and the change is not made (its audit row goes in with it);
+    # both failures are logged
     assert read.status_code == 503
     assert read.json()["errors"][0]["extensions"]["code"] == "AUDIT_UNAVAILABLE"
     assert "members" not in read.text
-    assert change.status_code == 200
-    assert change.json()["data"]["sectionMemberAdd"]["errors"] == []
+    assert change.json()["data"] is None
+    assert change.json()["errors"][0]["extensions"]["code"] == "COMMIT_FAILED"
     assert caplog.text.count("audit log rows could not be written") == 2
+    monkeypatch.undo()
+    after = await graphql.post(
+        MEMBERS, **caller(graphql, Role.SECTION_ADMIN, code=code, request_id=request_id())
+    )
+    assert after.json()["data"]["section"]["members"]["edges"] == []
 
 
 async def test_a_malformed_request_id_is_replaced_by_a_new_one(client: httpx.AsyncClient) -> None:

@@ -3,9 +3,10 @@
 Resolvers call :meth:`AuditRecorder.personal_data` when they read personal data and
 :meth:`AuditRecorder.export` when they export it; the GraphQL layer calls
 :meth:`AuditRecorder.mutation` for every mutation of a staff caller. Nothing is written
-while the request runs: the HTTP boundary calls :meth:`AuditRecorder.write` once the
-request's unit of work has ended (committed or rolled back), so the rows are kept, in a
-transaction of their own, even for refused and failed requests. A request that records
+while the request runs. A request that commits appends its rows in its own transaction,
+just before the commit (:meth:`AuditRecorder.append_to`); otherwise the HTTP boundary calls
+:meth:`AuditRecorder.write` once the request's unit of work has ended, so the rows are kept,
+in a transaction of their own, even for refused and failed requests. A request that records
 nothing (every anonymous public read) costs no database work.
 
 Rows hold ids, codes and request metadata only: never variables, tokens, emails or names.
@@ -22,6 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from w4r.audit.models import MAX_REQUEST_ID, MAX_USER_AGENT, AuditOutcome
 from w4r.audit.repository import AuditRepository
@@ -184,6 +187,18 @@ class AuditRecorder:
             for entry in self._entries
         ]
 
+    async def append_to(self, session: AsyncSession) -> None:
+        """Append the recorded rows in the request's own transaction, just before it
+        commits: one transaction fewer for a request that succeeds. Call :meth:`stored`
+        once that commit succeeded; until then :meth:`write` still writes them itself."""
+        if self._entries:
+            await AuditRepository(session).append(self.rows())
+
+    def stored(self) -> None:
+        """The rows given to :meth:`append_to` were committed with the request."""
+        self._entries.clear()
+        self._reads.clear()
+
     async def write(self) -> bool:
         """Append the recorded rows in a transaction of their own, bound to the request's
         scope. True when they are stored (or there were none); False, logged, when the
@@ -197,6 +212,5 @@ class AuditRecorder:
         except Exception:
             logger.exception("%d audit log rows could not be written", len(rows))
             return False
-        self._entries.clear()
-        self._reads.clear()
+        self.stored()
         return True

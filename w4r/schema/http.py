@@ -152,7 +152,9 @@ class GraphQLView(GraphQL[Context, None]):
             context.audit.request_rolled_back()
         else:
             try:
+                await context.audit.append_to(context.session)
                 await context.unit_of_work.commit()
+                context.audit.stored()
             except Exception:
                 logger.exception("commit failed")
                 await context.unit_of_work.rollback()
