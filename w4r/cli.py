@@ -367,7 +367,9 @@ def command_supporters_purge(arguments: argparse.Namespace) -> int:
     for code, report in reports:
         _out(
             f"  {code:8} {report.supporters} supporters erased ({report.consents} consents, "
-            f"{report.signatures} signatures unlinked, {report.mails} mails deleted)"
+            f"{report.signatures} signatures unlinked, {report.mails} mails deleted); "
+            f"{report.registrations} registrations of past events and {report.tallies} "
+            "decided tallies anonymised"
         )
     _out(f"{sum(report.supporters for _, report in reports)} supporters erased in total.")
     return 0
@@ -554,10 +556,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     purge = supporter_commands.add_parser(
         "purge",
-        help="erase supporters inactive for a time (retention)",
+        help="erase supporters inactive for a time, and past events' attendees (retention)",
         description="In every section, erase each supporter with no activity (signing, "
         "confirming, giving or withdrawing consent) since the time given: their record, "
-        "consents, tokens and mail, and the link of their signatures. Every count stays.",
+        "consents, tokens and mail, and the link of their signatures; anonymise the "
+        "registrations of events that ended before then and the reporters of tallies decided "
+        "before then. Every count stays.",
     )
     purge.add_argument(
         "--older-than",

@@ -14,8 +14,24 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from tests.actions.test_ledger_api import World, counted, open_campaign, own_totals
+from tests.actions.test_ledger_api import (
+    TALLY_APPROVE,
+    TALLY_REPORT,
+    World,
+    counted,
+    open_campaign,
+    own_totals,
+    staff,
+)
 from tests.conftest import GraphQLClient
+from tests.events.test_registrations_and_reports import (
+    attendees,
+    create_event,
+    event_input,
+    registered,
+    registration_input,
+    seats,
+)
 from tests.supporters.test_signatures_api import (
     canary,
     export,
@@ -93,8 +109,8 @@ async def test_purge_erases_inactive_supporters_per_section_and_keeps_the_counts
     assert status == 0
     lines = capsys.readouterr().out.splitlines()
     assert (
-        f"  {code:8} 1 supporters erased (1 consents, 1 signatures unlinked, 0 mails deleted)"
-        in (lines)
+        f"  {code:8} 1 supporters erased (1 consents, 1 signatures unlinked, 0 mails deleted); "
+        "0 registrations of past events and 0 decided tallies anonymised" in lines
     )
     assert (await export(graphql, code, old))["supporter"] is None
     assert (await export(graphql, code, recent))["supporter"]["email"] == recent
@@ -170,3 +186,101 @@ async def test_a_screened_signature_is_stored_flagged_and_never_counted(
     assert (signature.status, signature.action_id) == (SignatureStatus.FLAGGED, None)
     for model in (Action, Consent, OutboxMail):
         assert (await session.execute(select(func.count()).select_from(model))).scalar() == 0
+
+
+async def backdate_event_and_tally(
+    owner_engine: AsyncEngine, event_id: str, tally_id: str, years: int
+) -> None:
+    """Make an event and a tally's decision ``years`` years old (as the owner: the API
+    refuses events in the past and a test may not wait)."""
+    async with owner_engine.begin() as connection:
+        await connection.execute(
+            text(
+                "update events set starts_at = starts_at - make_interval(years => :years), "
+                "ends_at = ends_at - make_interval(years => :years) where id = :id"
+            ),
+            {"years": years, "id": event_id},
+        )
+        await connection.execute(
+            text(
+                "update action_tallies set reviewed_at = now() - make_interval(years => :years) "
+                "where id = :id"
+            ),
+            {"years": years, "id": tally_id},
+        )
+
+
+async def test_purge_anonymises_attendees_of_past_events_and_reporters_of_old_tallies(
+    graphql: GraphQLClient,
+    new_section: NewSection,
+    owner_engine: AsyncEngine,
+    database_target: DatabaseTarget,
+    signing_key_json: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # given an event that ended three years ago and one still to come, each with an
+    # attendee, and a tally approved three years ago with its reporter's name and email
+    world = await open_campaign(graphql, featured=1)
+    code = await section_in(graphql, new_section, world)
+    old_event = await create_event(graphql, code, event_input(world.year, capacity=10))
+    new_event = await create_event(graphql, code, event_input(world.year, capacity=10))
+    old_attendee, new_attendee, reporter = canary("gone"), canary("coming"), canary("tally")
+    await registered(
+        graphql, code, registration_input(old_event, old_attendee, "browser-1", guests=2)
+    )
+    await registered(graphql, code, registration_input(new_event, new_attendee, "browser-2"))
+    reported = await graphql.data(
+        TALLY_REPORT,
+        {
+            "input": {
+                "campaign": world.year,
+                "lines": [
+                    {"caseId": world.first.id, "actionType": "LETTER", "quantity": 7},
+                ],
+                "idempotencyKey": str(uuid.uuid4()),
+                "clientId": "browser-3",
+                "reporterName": "Grace Hopper",
+                "reporterEmail": reporter,
+            }
+        },
+        section=code,
+    )
+    tally_id = reported["tallyReport"]["tally"]["id"]
+    approved = await graphql.data(TALLY_APPROVE, {"input": {"id": tally_id}}, **staff(code))
+    assert approved["tallyApprove"]["errors"] == []
+    await backdate_event_and_tally(owner_engine, old_event, tally_id, years=3)
+    seats_before = await seats(graphql, code, old_event)
+    totals_before = await own_totals(graphql, code, world.year)
+
+    # when the retention purge runs for two years
+    monkeypatch.setenv(
+        "W4R_DATABASE_URL", database_target.admin_url.render_as_string(hide_password=False)
+    )
+    monkeypatch.setenv("W4R_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("W4R_LOCAL_SIGNING_KEY", signing_key_json)
+    status = await asyncio.to_thread(main, ["supporters", "purge", "--older-than", "2y"])
+
+    # then the past event's attendee and the old tally's reporter are gone, the coming
+    # event's attendee stays, and every seat and count is as before
+    assert status == 0
+    assert (
+        f"  {code:8} 0 supporters erased (0 consents, 0 signatures unlinked, 0 mails deleted); "
+        "1 registrations of past events and 1 decided tallies anonymised"
+    ) in capsys.readouterr().out.splitlines()
+    old_rows = await attendees(graphql, code, old_event)
+    assert [row["email"] for row in old_rows] != [old_attendee]
+    assert all(row["email"].endswith("@erased.invalid") for row in old_rows)
+    assert [row["guests"] for row in old_rows] == [2]
+    assert [row["email"] for row in await attendees(graphql, code, new_event)] == [new_attendee]
+    assert await seats(graphql, code, old_event) == seats_before
+    assert await own_totals(graphql, code, world.year) == totals_before
+    async with owner_engine.connect() as connection:
+        row = (
+            await connection.execute(
+                text("select reporter_name, reporter_email from action_tallies where id = :id"),
+                {"id": tally_id},
+            )
+        ).one()
+    assert tuple(row) == (None, None)

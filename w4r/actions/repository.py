@@ -290,6 +290,19 @@ class LedgerRepository:
         )
         return list(result.scalars())
 
+    async def tallies_decided_before(self, before: datetime) -> list[UUID]:
+        """Tallies decided (approved or rejected) before ``before`` that still name their
+        reporter."""
+        result = await self._session.execute(
+            select(Tally.id)
+            .where(
+                Tally.reviewed_at < before,
+                (Tally.reporter_name.is_not(None)) | (Tally.reporter_email.is_not(None)),
+            )
+            .order_by(Tally.id)
+        )
+        return list(result.scalars())
+
     async def forget_tally_reporters(self, tally_ids: Sequence[UUID]) -> int:
         """Remove the reporter's name and email; the tally, its lines and what its approval
         counted stay."""

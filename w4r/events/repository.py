@@ -39,6 +39,8 @@ from w4r.events.models import (
 from w4r.platform.grouping import group_by, group_pairs
 
 ROUNDING_MARGIN_KM = 2.0
+ERASED_NAME = "(erased)"
+"""The name an erased registration keeps (its seats still count)."""
 """Rounding to 0.01 degree moves a point by at most about 0.8 km: the box prefilter on the
 exact columns is widened by this much so that no rounded point inside the radius is lost."""
 
@@ -281,6 +283,19 @@ class EventRepository:
         )
         return list(result.scalars())
 
+    async def registrations_of_events_ended_before(self, before: datetime) -> list[UUID]:
+        """Registrations still naming a person, of events that ended before ``before``."""
+        result = await self._session.execute(
+            select(Registration.id)
+            .join(
+                Event,
+                (Event.section_id == Registration.section_id) & (Event.id == Registration.event_id),
+            )
+            .where(Event.ends_at < before, Registration.name != ERASED_NAME)
+            .order_by(Registration.id)
+        )
+        return list(result.scalars())
+
     async def anonymise_registrations(self, ids: Sequence[UUID]) -> int:
         """Replace the person in these registrations and keep the rest, so every count of
         seats, guests and statuses stays the same. The email becomes a unique address in
@@ -292,7 +307,7 @@ class EventRepository:
             update(Registration)
             .where(Registration.id.in_(ids))
             .values(
-                name="(erased)",
+                name=ERASED_NAME,
                 email=func.concat("erased-", Registration.id, "@erased.invalid"),
                 language=None,
                 may_contact=False,

@@ -216,9 +216,11 @@ class SupporterRecords:
 
 
 async def purge_inactive(session: AsyncSession, before: datetime) -> ErasureReport:
-    """Erase the bound section's supporters whose last own act is older than ``before``:
-    their record, consents, tokens, mail and the link of their signatures (the counted
-    actions stay). Event registrations and tallies follow their own retention."""
+    """The bound section's retention: erase the supporters whose last own act is older
+    than ``before`` (their record, consents, tokens, mail and the link of their signatures;
+    the counted actions stay), anonymise the registrations of events that ended before
+    then (their seats still count), and remove the reporter of tallies decided before
+    then (what they counted stays)."""
     repository = SupporterRepository(session)
     records = SupporterRecords(session)
     report = ErasureReport()
@@ -227,7 +229,16 @@ async def purge_inactive(session: AsyncSession, before: datetime) -> ErasureRepo
         for supporter in batch:
             report.add(await records.erase(supporter, [supporter.email]))
         if len(batch) < PURGE_BATCH:
-            return report
+            break
+    events = EventRepository(session)
+    report.registrations = await events.anonymise_registrations(
+        await events.registrations_of_events_ended_before(before)
+    )
+    ledger = LedgerRepository(session)
+    report.tallies = await ledger.forget_tally_reporters(
+        await ledger.tallies_decided_before(before)
+    )
+    return report
 
 
 class SupporterService:
