@@ -204,6 +204,36 @@ def graphql(client: httpx.AsyncClient, token_for: Callable[..., str]) -> GraphQL
     return GraphQLClient(client, token_for)
 
 
+@pytest.fixture
+def cli_env(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    database_target: DatabaseTarget,
+    signing_key_json: str,
+) -> Path:
+    """The environment of a deployment on the test database (already migrated), for
+    running ``w4r`` commands in-process; returns its data directory."""
+    monkeypatch.setenv(
+        "W4R_DATABASE_URL", database_target.admin_url.render_as_string(hide_password=False)
+    )
+    monkeypatch.setenv("W4R_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("W4R_LOCAL_SIGNING_KEY", signing_key_json)
+    monkeypatch.setenv("W4R_MIGRATE_ON_START", "false")
+    for name in ("W4R_APP_DATABASE_URL", "W4R_DATABASE_APP_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+async def module_graphql(
+    app: Starlette, token_for: Callable[..., str]
+) -> AsyncIterator[GraphQLClient]:
+    """A client for a module's shared fixtures (e.g. one open campaign for all its tests)."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield GraphQLClient(http, token_for)
+
+
 SECTION_CODES = """
 query ($after: String) {
   sections(first: 100, after: $after) {

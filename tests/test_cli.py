@@ -44,24 +44,6 @@ STOP_SECONDS = 30.0
 SECTION_NAME = "{ section { code name } }"
 
 
-@pytest.fixture
-def cli_env(
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-    database_target: DatabaseTarget,
-    signing_key_json: str,
-) -> Path:
-    """The environment of a deployment on the test database; returns its data directory."""
-    monkeypatch.setenv(
-        "W4R_DATABASE_URL", database_target.admin_url.render_as_string(hide_password=False)
-    )
-    monkeypatch.setenv("W4R_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("W4R_LOCAL_SIGNING_KEY", signing_key_json)
-    for name in ("W4R_APP_DATABASE_URL", "W4R_DATABASE_APP_PASSWORD"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path
-
-
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     """Run ``w4r argv`` in-process; it must succeed. Returns what it printed."""
     assert main(list(argv)) == 0

@@ -10,7 +10,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
-from pathlib import Path
 
 import httpx
 import pytest
@@ -74,22 +73,3 @@ async def client_at(
             return GraphQLClient(http, token_for)
 
         yield make
-
-
-@pytest.fixture
-def cli_env(
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-    database_target: DatabaseTarget,
-    signing_key_json: str,
-) -> Path:
-    """The environment of a deployment on the test database (already migrated)."""
-    monkeypatch.setenv(
-        "W4R_DATABASE_URL", database_target.admin_url.render_as_string(hide_password=False)
-    )
-    monkeypatch.setenv("W4R_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("W4R_LOCAL_SIGNING_KEY", signing_key_json)
-    monkeypatch.setenv("W4R_MIGRATE_ON_START", "false")
-    for name in ("W4R_APP_DATABASE_URL", "W4R_DATABASE_APP_PASSWORD"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path

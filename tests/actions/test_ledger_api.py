@@ -13,16 +13,14 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.applications import Starlette
 
 from tests.campaigns.test_campaigns_api import (
     CASE_CREATE,
@@ -237,15 +235,6 @@ async def section_in(
     code: str = (await new_section(**overrides))["code"]
     await join(graphql, code, world)
     return code
-
-
-@pytest.fixture(scope="module")
-async def module_graphql(
-    app: Starlette, token_for: Callable[..., str]
-) -> AsyncIterator[GraphQLClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield GraphQLClient(http, token_for)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ that list them compare ids rather than whole lists.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -148,15 +148,6 @@ def as_key(key: str) -> dict[str, Any]:
 
 def in_the_future(**delta: float) -> str:
     return (datetime.now(UTC) + timedelta(**delta)).isoformat()
-
-
-@pytest.fixture(scope="module")
-async def module_graphql(
-    app: Starlette, token_for: Callable[..., str]
-) -> AsyncIterator[GraphQLClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield GraphQLClient(http, token_for)
 
 
 @pytest.fixture(scope="module")

@@ -10,13 +10,12 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
 
 from tests.conftest import GraphQLClient, unique_code
 from w4r.platform.auth import Role
@@ -594,15 +593,6 @@ class FeaturedWorld:
     draft: str
     elsewhere: str
     draft_year: int
-
-
-@pytest.fixture(scope="module")
-async def module_graphql(
-    app: Starlette, token_for: Callable[..., str]
-) -> AsyncIterator[GraphQLClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield GraphQLClient(http, token_for)
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,11 @@ between 2100 and 2200 (see tests/campaigns/test_campaigns_api.py).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
-from starlette.applications import Starlette
 
 from tests.campaigns.test_campaigns_api import (
     caller,
@@ -265,15 +263,6 @@ async def listed_slugs(
         assert len(page["edges"]) == first
         after = page["pageInfo"]["endCursor"]
         assert after == page["edges"][-1]["cursor"]
-
-
-@pytest.fixture(scope="module")
-async def module_graphql(
-    app: Starlette, token_for: Callable[..., str]
-) -> AsyncIterator[GraphQLClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield GraphQLClient(http, token_for)
 
 
 @pytest.fixture(scope="module")

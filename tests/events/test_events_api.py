@@ -10,7 +10,7 @@ event list only ever holds what that test created.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,7 +20,6 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.applications import Starlette
 
 from tests.actions.test_ledger_api import publish_case
 from tests.campaigns.test_campaigns_api import create_campaign, problems, top_level_codes
@@ -123,13 +122,6 @@ class World:
     year: int
     first_case: str
     second_case: str
-
-
-@pytest.fixture(scope="module")
-async def module_graphql(app: Starlette, token_for: TokenFor) -> AsyncIterator[GraphQLClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield GraphQLClient(http, token_for)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +21,6 @@ import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.applications import Starlette
 
 from tests.actions.test_ledger_api import (
     NOTHING,
@@ -243,15 +242,6 @@ def occupied(rows: list[dict[str, Any]]) -> int:
 
 
 # --- the world of this module's registration tests ---------------------------------------
-
-
-@pytest.fixture(scope="module")
-async def module_graphql(
-    app: Starlette, token_for: Callable[..., str]
-) -> AsyncIterator[GraphQLClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield GraphQLClient(http, token_for)
 
 
 @pytest.fixture(scope="module")

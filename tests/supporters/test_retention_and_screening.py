@@ -44,7 +44,6 @@ from w4r.actions.models import Action, Channel, ReporterKind
 from w4r.cli import duration, main
 from w4r.mail.models import OutboxMail
 from w4r.platform.auth import ANONYMOUS
-from w4r.platform.bootstrap import DatabaseTarget
 from w4r.platform.database import TenantBinding
 from w4r.supporters.drafts import ConsentChoice, SignatureDraft
 from w4r.supporters.emails import EmailHasher
@@ -83,10 +82,7 @@ async def test_purge_erases_inactive_supporters_per_section_and_keeps_the_counts
     graphql: GraphQLClient,
     new_section: NewSection,
     owner_engine: AsyncEngine,
-    database_target: DatabaseTarget,
-    signing_key_json: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    cli_env: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # given a section where one signer last acted three years ago and another today
@@ -98,11 +94,6 @@ async def test_purge_erases_inactive_supporters_per_section_and_keeps_the_counts
     await backdate(owner_engine, old, years=3)
 
     # when the retention purge runs for two years
-    monkeypatch.setenv(
-        "W4R_DATABASE_URL", database_target.admin_url.render_as_string(hide_password=False)
-    )
-    monkeypatch.setenv("W4R_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("W4R_LOCAL_SIGNING_KEY", signing_key_json)
     status = await asyncio.to_thread(main, ["supporters", "purge", "--older-than", "2y"])
 
     # then the old supporter is gone, the recent one stays, and both signatures still count
@@ -214,10 +205,7 @@ async def test_purge_anonymises_attendees_of_past_events_and_reporters_of_old_ta
     graphql: GraphQLClient,
     new_section: NewSection,
     owner_engine: AsyncEngine,
-    database_target: DatabaseTarget,
-    signing_key_json: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    cli_env: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # given an event that ended three years ago and one still to come, each with an
@@ -255,11 +243,6 @@ async def test_purge_anonymises_attendees_of_past_events_and_reporters_of_old_ta
     totals_before = await own_totals(graphql, code, world.year)
 
     # when the retention purge runs for two years
-    monkeypatch.setenv(
-        "W4R_DATABASE_URL", database_target.admin_url.render_as_string(hide_password=False)
-    )
-    monkeypatch.setenv("W4R_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("W4R_LOCAL_SIGNING_KEY", signing_key_json)
     status = await asyncio.to_thread(main, ["supporters", "purge", "--older-than", "2y"])
 
     # then the past event's attendee and the old tally's reporter are gone, the coming

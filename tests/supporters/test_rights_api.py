@@ -7,7 +7,7 @@ same, section isolation, and the CSV of signatures for the authorities.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,7 +16,6 @@ import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.applications import Starlette
 
 from tests.actions.test_ledger_api import (
     TALLY_APPROVE,
@@ -93,15 +92,6 @@ where table_type = 'BASE TABLE'
   and table_schema not in ('pg_catalog', 'information_schema')
 order by 1, 2
 """
-
-
-@pytest.fixture(scope="module")
-async def module_graphql(
-    app: Starlette, token_for: Callable[..., str]
-) -> AsyncIterator[GraphQLClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield GraphQLClient(http, token_for)
 
 
 @pytest.fixture(scope="module")

@@ -10,14 +10,12 @@ each test its own sections, so the counts it reads change only through it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.applications import Starlette
 
 from tests.actions.test_ledger_api import (
     NOTHING,
@@ -151,15 +149,6 @@ async def signature_rows(owner_engine: AsyncEngine, code: str) -> list[tuple[Any
             {"code": code},
         )
         return [tuple(row) for row in result]
-
-
-@pytest.fixture(scope="module")
-async def module_graphql(
-    app: Starlette, token_for: Callable[..., str]
-) -> AsyncIterator[GraphQLClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield GraphQLClient(http, token_for)
 
 
 @pytest.fixture(scope="module")

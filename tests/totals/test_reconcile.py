@@ -12,7 +12,6 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,7 +34,6 @@ from tests.actions.test_ledger_api import (
 )
 from tests.conftest import GraphQLClient
 from w4r.cli import main
-from w4r.platform.bootstrap import DatabaseTarget
 from w4r.platform.database import Database
 from w4r.totals.service import Drift, ReconcileReport, reconcile
 
@@ -208,25 +206,6 @@ async def test_repairing_a_clean_database_changes_nothing(
 
 
 # --- the command -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def cli_env(
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-    database_target: DatabaseTarget,
-    signing_key_json: str,
-) -> Path:
-    """The environment of a deployment on the test database (already migrated)."""
-    monkeypatch.setenv(
-        "W4R_DATABASE_URL", database_target.admin_url.render_as_string(hide_password=False)
-    )
-    monkeypatch.setenv("W4R_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("W4R_LOCAL_SIGNING_KEY", signing_key_json)
-    monkeypatch.setenv("W4R_MIGRATE_ON_START", "false")
-    for name in ("W4R_APP_DATABASE_URL", "W4R_DATABASE_APP_PASSWORD"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path
 
 
 async def command(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[str]]:
