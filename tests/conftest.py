@@ -113,6 +113,8 @@ def settings(
         # Every HTTP test calls from one address: cost budgets no test run can exhaust.
         ip_budget_points=100_000_000,
         api_key_budget_points=100_000_000,
+        # tests/webhooks drain the outbox themselves, with their own dispatchers.
+        webhook_dispatcher=False,
     )
 
 

@@ -17,15 +17,22 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from w4r.apikeys.service import ApiKeyAuthenticator
 from w4r.mail.sender import OutboxSender, RetryPolicy, SmtpConfig, SmtpTransport
 from w4r.platform import bootstrap
 from w4r.platform.auth import load_or_create_signing_key, parse_signing_key
-from w4r.platform.database import Database, TenantBinding, create_engine, ensure_unprivileged
+from w4r.platform.database import (
+    Database,
+    TenantBinding,
+    asyncpg_url,
+    create_engine,
+    ensure_unprivileged,
+)
 from w4r.platform.health import readiness
+from w4r.platform.metrics import exposition, forget_process, is_authorized, observe_pool
 from w4r.platform.migrations import head_revision
 from w4r.platform.oidc import token_verifier
 from w4r.platform.ratelimit import Budgets
@@ -40,6 +47,9 @@ from w4r.supporters.service import SupporterPolicy
 from w4r.tenants.registry import SectionRegistry
 from w4r.tenants.repository import RegistryRow, SectionRepository
 from w4r.totals.live import TotalsHub
+from w4r.webhooks.dispatcher import DispatchPolicy, WebhookDispatcher
+from w4r.webhooks.service import WebhookPolicy
+from w4r.webhooks.signing import SecretBox, parse_secret_key
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +119,43 @@ def mail_sender(settings: Settings, database: Database) -> OutboxSender | None:
     )
 
 
+class MissingWebhookSecretKeyError(RuntimeError):
+    """Production runs without W4R_WEBHOOK_SECRET_KEY."""
+
+
+def webhook_secret_box(settings: Settings) -> SecretBox:
+    """The box of webhook secrets: the configured key; in development one created once in
+    the data directory."""
+    if settings.webhook_secret_key is not None:
+        return SecretBox(parse_secret_key(settings.webhook_secret_key.get_secret_value()))
+    if not settings.is_development:
+        raise MissingWebhookSecretKeyError(
+            "W4R_WEBHOOK_SECRET_KEY is required in production (32 random bytes in hex: "
+            "`openssl rand -hex 32`); keep it with the database backups."
+        )
+    return SecretBox(load_or_create_hash_key(settings.webhook_secret_key_path))
+
+
+def webhook_dispatcher(settings: Settings, database: Database, box: SecretBox) -> WebhookDispatcher:
+    """The dispatcher of webhook deliveries, configured from the settings."""
+    return WebhookDispatcher(
+        database,
+        box,
+        DispatchPolicy(
+            retry=RetryPolicy(
+                max_attempts=settings.webhook_max_attempts,
+                base_seconds=settings.webhook_retry_base_seconds,
+                max_seconds=settings.webhook_retry_max_seconds,
+                jitter=0.2,
+            ),
+            timeout_seconds=settings.webhook_timeout_seconds,
+            batch_size=settings.webhook_batch_size,
+            milestones=tuple(settings.webhook_milestones),
+            allow_loopback=settings.webhook_allow_loopback,
+        ),
+    )
+
+
 def registry_loader(database: Database) -> Any:
     async def load() -> list[RegistryRow]:
         async with database.session(TenantBinding.global_scope()) as session:
@@ -117,8 +164,12 @@ def registry_loader(database: Database) -> Any:
     return load
 
 
-def listener_dsn(url: URL) -> str:
-    """The libpq-style DSN of the app URL, for the totals listener's own connection."""
+def listener_dsn(settings: Settings, app_url: URL) -> str:
+    """The libpq-style DSN of the totals listener's own connection: W4R_LISTENER_DATABASE_URL
+    (a direct connection, when the app's URL is a transaction pool that cannot keep a
+    LISTEN), else the app URL."""
+    configured = secret_value(settings.listener_database_url)
+    url = app_url if configured is None else asyncpg_url(configured)
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
@@ -158,7 +209,7 @@ def create_app(
             key = signing_key(settings)
             verifier = token_verifier(settings, key)
             hub = TotalsHub(
-                listener_dsn(database_target.app_url),
+                listener_dsn(settings, database_target.app_url),
                 interval_seconds=settings.totals_update_interval_seconds,
             )
             await hub.start()
@@ -172,6 +223,11 @@ def create_app(
             else:
                 sender.start(settings.mail_poll_seconds)
             app.state.mail_sender = sender
+            webhook_box = webhook_secret_box(settings)
+            dispatcher = webhook_dispatcher(settings, database, webhook_box)
+            if settings.webhook_dispatcher:
+                dispatcher.start(settings.webhook_poll_seconds)
+            app.state.webhook_dispatcher = dispatcher
             app.state.database = database
             app.state.graphql_services = GraphQLServices(
                 database=database,
@@ -184,18 +240,25 @@ def create_app(
                 api_keys=api_keys,
                 budgets=budgets,
                 supporters=supporter_policy(settings, sender),
+                webhooks=WebhookPolicy(
+                    box=webhook_box,
+                    allow_loopback=settings.webhook_allow_loopback,
+                    wake_dispatcher=dispatcher.wake if settings.webhook_dispatcher else None,
+                ),
             )
             try:
                 yield
             finally:
                 if sender is not None:
                     await sender.stop()
+                await dispatcher.aclose()
                 await api_keys.settle()
                 await budgets.close()
                 await hub.stop()
                 await verifier.aclose()
         finally:
             await engine.dispose()
+            forget_process(settings.prometheus_multiproc_dir)
 
     async def healthz(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -203,6 +266,22 @@ def create_app(
     async def readyz(request: Request) -> JSONResponse:
         is_ready, report = await readiness(request.app.state.database.engine, head)
         return JSONResponse(report, status_code=200 if is_ready else 503)
+
+    async def metrics(request: Request) -> Response:
+        """Prometheus metrics; with ``W4R_METRICS_TOKEN`` only for its bearer."""
+        token = secret_value(settings.metrics_token)
+        if not is_authorized(request.headers.get("authorization"), token):
+            return Response(
+                "A bearer token is required (W4R_METRICS_TOKEN).\n",
+                401,
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+                media_type="text/plain",
+            )
+        observe_pool(request.app.state.database.engine.pool)
+        body, content_type = exposition(
+            request.headers.get("accept"), settings.prometheus_multiproc_dir
+        )
+        return Response(body, headers={"Content-Type": content_type})
 
     return Starlette(
         routes=[
@@ -219,6 +298,7 @@ def create_app(
             WebSocketRoute("/s/{code}/graphql", websocket_endpoint),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

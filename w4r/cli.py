@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import re
 import signal
 import sys
@@ -19,7 +20,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TypeVar
 
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.applications import Starlette
 
 from w4r.abuse.documents import DocumentDraft, TrustedDocumentService
 from w4r.demo import DemoReport, load_demo
@@ -28,15 +31,21 @@ from w4r.platform import bootstrap, migrations
 from w4r.platform.auth import ISSUABLE_ROLES, Role, TokenError, TokenIssuer
 from w4r.platform.database import Database, TenantBinding, create_engine, ensure_unprivileged
 from w4r.platform.errors import InvalidInputError
+from w4r.platform.logging import configure_logging
 from w4r.settings import Settings
 from w4r.supporters.service import ErasureReport, purge_inactive
 from w4r.tenants.repository import SectionRepository
 from w4r.tenants.service import SectionDraft, SectionService, normalize_section_code
 from w4r.totals.service import ReconcileReport, reconcile
+from w4r.webhooks.dispatcher import DispatchReport
 
 T = TypeVar("T")
 
 logger = logging.getLogger("w4r")
+
+
+SERVE_OVERRIDES = ("workers", "proxy_headers", "forwarded_allow_ips", "log_format")
+"""``w4r serve`` options that override the setting of the same name when given."""
 
 
 def _settings(arguments: argparse.Namespace) -> Settings:
@@ -47,6 +56,11 @@ def _settings(arguments: argparse.Namespace) -> Settings:
         overrides["host"] = arguments.host
     if getattr(arguments, "port", None) is not None:
         overrides["port"] = arguments.port
+    for name in SERVE_OVERRIDES:
+        if getattr(arguments, name, None) is not None:
+            overrides[name] = getattr(arguments, name)
+    if getattr(arguments, "no_migrate", False):
+        overrides["migrate_on_start"] = False
     return Settings(**overrides)
 
 
@@ -100,7 +114,16 @@ def command_serve(arguments: argparse.Namespace) -> int:
 
     from w4r.app import create_app
 
-    settings = _settings(arguments)
+    try:
+        settings = _settings(arguments)
+    except ValidationError as error:
+        raise SystemExit(_invalid_settings(error)) from error
+    configure_logging(settings.log_format_in_use, settings.log_level)
+    if settings.workers > 1 and settings.database_url is None and settings.app_database_url is None:
+        raise SystemExit(
+            "--workers above 1 needs an external PostgreSQL (W4R_DATABASE_URL or "
+            "W4R_APP_DATABASE_URL): the embedded server is for one process."
+        )
 
     async def prepare() -> bootstrap.DatabaseTarget:
         target = await bootstrap.prepare(settings)
@@ -119,23 +142,78 @@ def command_serve(arguments: argparse.Namespace) -> int:
     _out(f"Database: {where}")
     _out(f"GraphQL endpoint: {base}/graphql  (a section's: {base}/s/<code>/graphql)")
     _out(f"Health: {base}/healthz  Readiness: {base}/readyz")
-    app = create_app(settings, target=target)
     # uvicorn shuts down gracefully on SIGTERM and then re-raises the signal to the handler
     # it found; with the default handler the process would die before stopping the
     # embedded PostgreSQL. Exiting normally runs the cleanup below (and pgserver's own).
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
-        uvicorn.run(
-            app,
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level.lower(),
-            proxy_headers=False,
-        )
+        if settings.workers == 1:
+            uvicorn.run(create_app(settings, target=target), **server_options(settings))
+        else:
+            # Each worker is a new interpreter that builds its own app from the environment
+            # (uvicorn imports WORKER_APP there): hand it what this command line decided.
+            os.environ.update(worker_environment(settings))
+            if settings.prometheus_multiproc_dir is None:
+                logger.warning(
+                    "%d workers without PROMETHEUS_MULTIPROC_DIR: /metrics answers with the "
+                    "figures of whichever worker takes the request",
+                    settings.workers,
+                )
+            uvicorn.run(
+                WORKER_APP, factory=True, workers=settings.workers, **server_options(settings)
+            )
     finally:
         if target.embedded is not None:
             target.embedded.stop()
     return 0
+
+
+WORKER_APP = "w4r.cli:worker_app"
+"""The factory each of several uvicorn workers builds its app with."""
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for ``w4r serve``, from the settings."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level.lower(),
+        # configure_logging sends uvicorn's loggers, access log included, through the
+        # redacting handler; uvicorn's own config would add handlers of its own.
+        "log_config": None,
+        # The peer's address is the client's unless the peer is a trusted proxy: the budgets
+        # and the audit log must never take a client's word for its address.
+        "proxy_headers": settings.proxy_headers,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+    }
+
+
+def worker_environment(settings: Settings) -> dict[str, str]:
+    """What a worker process must see in its environment to build the app this command
+    means: the command line's choices, and no migration (the parent ran it once)."""
+    return {
+        "W4R_DATA_DIR": str(settings.data_dir),
+        "W4R_LOG_FORMAT": settings.log_format_in_use,
+        "W4R_LOG_LEVEL": settings.log_level,
+        "W4R_MIGRATE_ON_START": "false",
+    }
+
+
+def worker_app() -> Starlette:
+    """The app of one of several workers (``WORKER_APP``): settings from the environment
+    that ``w4r serve`` prepared, logs configured in this process too."""
+    from w4r.app import create_app
+
+    settings = Settings()
+    configure_logging(settings.log_format_in_use, settings.log_level)
+    return create_app(settings)
+
+
+def _invalid_settings(error: ValidationError) -> str:
+    return "\n".join(
+        f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
+        for problem in error.errors()
+    )
 
 
 def _exit_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
@@ -147,6 +225,11 @@ def command_migrate(arguments: argparse.Namespace) -> int:
     if arguments.sql:
         _out(migrations.upgrade_sql(arguments.revision))
         return 0
+    if settings.database_url is None and settings.app_database_url is not None:
+        raise SystemExit(
+            "W4R_DATABASE_URL is not set: migrations run with the admin URL (a role that may "
+            "create roles), never with W4R_APP_DATABASE_URL."
+        )
     target = bootstrap.resolve_target(settings)
     migrations.upgrade(target.admin_url, revision=arguments.revision)
     if settings.database_app_password is not None:
@@ -313,6 +396,20 @@ def command_permissions(_arguments: argparse.Namespace) -> int:
     return 0
 
 
+def command_schema_export(arguments: argparse.Namespace) -> int:
+    """Write the subgraph SDL (what `_service { sdl }` answers) for a gateway to compose."""
+    from w4r.schema.api import build_schema
+    from w4r.schema.federation import subgraph_sdl
+
+    sdl = subgraph_sdl(build_schema(_settings(arguments))) + "\n"
+    if arguments.output is None:
+        sys.stdout.write(sdl)
+        sys.stdout.flush()
+    else:
+        arguments.output.write_text(sdl, encoding="utf-8")
+    return 0
+
+
 def command_mail_send_pending(arguments: argparse.Namespace) -> int:
     from w4r.app import mail_sender
 
@@ -329,6 +426,26 @@ def command_mail_send_pending(arguments: argparse.Namespace) -> int:
     _out(
         f"Mail outbox of {report.sections} sections: {report.sent} sent, {report.retried} to "
         f"retry later, {report.failed} failed."
+    )
+    return 1 if report.failed else 0
+
+
+def command_webhooks_send_pending(arguments: argparse.Namespace) -> int:
+    from w4r.app import webhook_dispatcher, webhook_secret_box
+
+    settings = _settings(arguments)
+
+    async def run(database: Database) -> DispatchReport:
+        dispatcher = webhook_dispatcher(settings, database, webhook_secret_box(settings))
+        try:
+            return await dispatcher.drain()
+        finally:
+            await dispatcher.aclose()
+
+    report = asyncio.run(_prepared_app_database(settings, run))
+    _out(
+        f"Webhooks of {report.sections} sections: {report.milestones} milestones reached, "
+        f"{report.delivered} delivered, {report.retried} to retry later, {report.failed} failed."
     )
     return 1 if report.failed else 0
 
@@ -386,6 +503,16 @@ def _problems(error: InvalidInputError) -> str:
     )
 
 
+def _positive_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of workers from 1 to 64.")
+    return value
+
+
 def _data_dir_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir",
@@ -411,6 +538,33 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true", help="load the demo data if absent")
     serve.add_argument("--host", help="interface to bind (W4R_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to bind (W4R_PORT, default 8000)")
+    serve.add_argument(
+        "--workers",
+        type=_positive_count,
+        help="server processes (W4R_WORKERS, default 1; above 1 needs an external PostgreSQL)",
+    )
+    serve.add_argument(
+        "--proxy-headers",
+        action=argparse.BooleanOptionalAction,
+        help="trust X-Forwarded-For/-Proto from --forwarded-allow-ips (W4R_PROXY_HEADERS, "
+        "default off)",
+    )
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        metavar="ADDRESSES",
+        help="comma-separated proxy addresses or networks, or * (W4R_FORWARDED_ALLOW_IPS, "
+        "default 127.0.0.1)",
+    )
+    serve.add_argument(
+        "--log-format",
+        choices=["json", "text"],
+        help="W4R_LOG_FORMAT (default: text in development, json in production)",
+    )
+    serve.add_argument(
+        "--no-migrate",
+        action="store_true",
+        help="do not migrate before serving (W4R_MIGRATE_ON_START=false)",
+    )
     _data_dir_option(serve)
     serve.set_defaults(handler=command_serve)
 
@@ -472,6 +626,19 @@ def build_parser() -> argparse.ArgumentParser:
         "from the matrix in the code: w4r permissions > docs/permissions.md",
     )
     permissions.set_defaults(handler=command_permissions)
+
+    schema = commands.add_parser("schema", help="the GraphQL schema as a federation subgraph")
+    schema_commands = schema.add_subparsers(dest="schema_command", required=True, metavar="ACTION")
+    export = schema_commands.add_parser(
+        "export",
+        help="write the subgraph SDL",
+        description="Write the Apollo Federation subgraph SDL (the `_service { sdl }` form, "
+        "with @link and @key) that a gateway or router composes; see docs/federation.md.",
+    )
+    export.add_argument(
+        "--output", type=Path, metavar="FILE", help="write to FILE instead of standard output"
+    )
+    export.set_defaults(handler=command_schema_export)
 
     sections = commands.add_parser("sections", help="list and register sections")
     section_commands = sections.add_subparsers(
@@ -549,6 +716,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _data_dir_option(send_pending)
     send_pending.set_defaults(handler=command_mail_send_pending)
+
+    webhooks = commands.add_parser("webhooks", help="the outbox of webhook deliveries")
+    webhook_commands = webhooks.add_subparsers(
+        dest="webhooks_command", required=True, metavar="ACTION"
+    )
+    send_webhooks = webhook_commands.add_parser(
+        "send-pending",
+        help="check milestones and send the webhook deliveries that are due, once",
+        description="In every section, record the totals milestones reached since the last "
+        "check and send every webhook delivery that is due now; failures wait for their "
+        "retry. The server's replicas do this in the background (unless "
+        "W4R_WEBHOOK_DISPATCHER=false); this drains the outbox once (e.g. from cron).",
+    )
+    _data_dir_option(send_webhooks)
+    send_webhooks.set_defaults(handler=command_webhooks_send_pending)
 
     supporters = commands.add_parser("supporters", help="supporters' personal data")
     supporter_commands = supporters.add_subparsers(

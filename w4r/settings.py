@@ -7,6 +7,7 @@ enters the application through :func:`w4r.app.create_app`; nothing else looks at
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
@@ -15,6 +16,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["development", "production"]
+LogFormat = Literal["json", "text"]
 
 
 def default_data_dir() -> Path:
@@ -44,6 +46,14 @@ class Settings(BaseSettings):
         description=(
             "PostgreSQL URL the app serves requests with. Unset: `database_url` with the user "
             "replaced by the app role and the password by `database_app_password`."
+        ),
+    )
+    listener_database_url: SecretStr | None = Field(
+        default=None,
+        description=(
+            "PostgreSQL URL (the app role) of the live totals listener's own connection. "
+            "LISTEN needs a session of its own: behind PgBouncer in transaction mode, point "
+            "this at PostgreSQL directly (or at a session-mode pool). Unset: the app's URL."
         ),
     )
     database_app_password: SecretStr | None = Field(
@@ -313,6 +323,122 @@ class Settings(BaseSettings):
 
     # --- audit log -------------------------------------------------------------------------
 
+    # --- federation --------------------------------------------------------------------------
+    federation_max_representations: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="Representations one `_entities` call may resolve; over it the call is "
+        "refused before any lookup. 100 fits a full page of any connection.",
+    )
+
+    # --- webhooks ----------------------------------------------------------------------------
+    webhook_secret_key: SecretStr | None = Field(
+        default=None,
+        description="Key that encrypts webhook signing secrets at rest (AES-256-GCM; hex, 32 "
+        "bytes: `openssl rand -hex 32`). Required in production; in development created once "
+        "in `data_dir`/webhook-secret.key. Keep it with the database backups: without it no "
+        "stored secret can sign again.",
+    )
+    webhook_allow_loopback: bool = Field(
+        default=False,
+        description="Accept webhook URLs on loopback hosts (localhost, 127.0.0.0/8, ::1), "
+        "over http too. For development and tests only: never in production.",
+    )
+    webhook_dispatcher: bool = Field(
+        default=True,
+        description="Run the webhook dispatcher in this process (off: only `w4r webhooks "
+        "send-pending` delivers).",
+    )
+    webhook_poll_seconds: float = Field(
+        default=5.0, gt=0, le=3600, description="How often the dispatcher looks for due work."
+    )
+    webhook_batch_size: int = Field(
+        default=20, ge=1, le=500, description="Deliveries one section's claim takes at a time."
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=60, description="Longest wait for one receiver's answer."
+    )
+    webhook_max_attempts: int = Field(
+        default=8, ge=1, le=50, description="Attempts before a delivery is marked failed."
+    )
+    webhook_retry_base_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Wait after the first failure; doubled after each, with up to 20% jitter.",
+    )
+    webhook_retry_max_seconds: float = Field(
+        default=6 * 3600.0, gt=0, description="The longest wait between two attempts."
+    )
+    webhook_milestones: list[int] = Field(
+        default_factory=lambda: [1_000, 10_000, 100_000, 1_000_000],
+        description="Totals (actions of a campaign) that fire `totals.milestone_reached` once "
+        "each: a case's worldwide total, and a section's total. JSON list of integers.",
+    )
+
+    @field_validator("webhook_milestones")
+    @classmethod
+    def _positive_milestones(cls, value: list[int]) -> list[int]:
+        if any(threshold < 1 for threshold in value):
+            raise ValueError("every webhook milestone must be a positive number of actions")
+        return sorted(set(value))
+
+    # --- server, metrics and logs ----------------------------------------------------------
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Server processes (`w4r serve`). More than 1 needs an external "
+        "PostgreSQL; in Kubernetes scale with pods first.",
+    )
+    proxy_headers: bool = Field(
+        default=False,
+        description="Take the client's address and scheme from X-Forwarded-For and "
+        "X-Forwarded-Proto when the peer is in `forwarded_allow_ips` (behind an ingress or "
+        "load balancer: the budgets and the audit log use that address).",
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Comma-separated addresses and networks (CIDR) of the proxies whose "
+        "forwarded headers are trusted, or * for any peer (only where nothing but the "
+        "proxy can reach the server).",
+    )
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _forwarded_networks(cls, value: str) -> str:
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        if not entries:
+            raise ValueError("give at least one address or network, or *")
+        for entry in entries:
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is neither an IP address nor a network (e.g. 10.0.0.0/8)"
+                ) from None
+        return ",".join(entries)
+
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="When set, GET /metrics requires `Authorization: Bearer <token>`. Unset: "
+        "open to whoever reaches it (in Kubernetes keep it cluster-internal: NetworkPolicy).",
+    )
+    prometheus_multiproc_dir: Path | None = Field(
+        default=None,
+        validation_alias="PROMETHEUS_MULTIPROC_DIR",
+        description="prometheus_client's multiprocess directory (an empty directory shared "
+        "by every worker, set in the environment before they start): /metrics then sums "
+        "all workers. Unset: each process serves its own metrics.",
+    )
+    log_format: LogFormat | None = Field(
+        default=None,
+        description="`json` (one object per line) or `text`. Unset: text in development, "
+        "JSON in production.",
+    )
+
     # --- logging ---------------------------------------------------------------------------
     log_level: str = "INFO"
 
@@ -324,6 +450,12 @@ class Settings(BaseSettings):
     @property
     def is_development(self) -> bool:
         return self.environment == "development"
+
+    @property
+    def log_format_in_use(self) -> LogFormat:
+        if self.log_format is not None:
+            return self.log_format
+        return "text" if self.is_development else "json"
 
     @property
     def graphql_ide_enabled(self) -> bool:
@@ -340,6 +472,10 @@ class Settings(BaseSettings):
     @property
     def supporter_hash_key_path(self) -> Path:
         return self.data_dir / "supporter-hash.key"
+
+    @property
+    def webhook_secret_key_path(self) -> Path:
+        return self.data_dir / "webhook-secret.key"
 
     @property
     def embedded_pgdata(self) -> Path:

@@ -45,7 +45,7 @@ def error_codes(payload: dict[str, Any]) -> list[str]:
 # --- media types -------------------------------------------------------------------------
 
 
-async def test_without_accept_the_response_is_graphql_response_json(
+async def test_without_accept_the_response_is_json(
     client: httpx.AsyncClient,
 ) -> None:
     # given a request with no Accept header at all (httpx adds */* unless removed)
@@ -55,9 +55,10 @@ async def test_without_accept_the_response_is_graphql_response_json(
     # when it is sent
     response = await client.send(request)
 
-    # then the preferred media type is used
+    # then it gets application/json, which a client that names no type can read
+    # (the graphql-http audit, docs/protocol.md)
     assert response.status_code == 200
-    assert response.headers["content-type"] == GRAPHQL_RESPONSE_JSON
+    assert response.headers["content-type"] == JSON
     assert response.json() == {"data": {"viewer": {"role": "ANONYMOUS"}}, "extensions": COST}
 
 
@@ -163,8 +164,10 @@ async def test_every_request_error_carries_a_code(
         (f"{GRAPHQL_RESPONSE_JSON}, {JSON}", GRAPHQL_RESPONSE_JSON),
         (f"{JSON}, {GRAPHQL_RESPONSE_JSON}", JSON),
         (f"{GRAPHQL_RESPONSE_JSON};q=0, {JSON}", JSON),
-        ("text/html, */*;q=0.8", GRAPHQL_RESPONSE_JSON),
-        ("application/*", GRAPHQL_RESPONSE_JSON),
+        ("text/html, */*;q=0.8", JSON),
+        ("application/*", JSON),
+        (f"*/*, {GRAPHQL_RESPONSE_JSON}", JSON),
+        (f"*/*;q=0.5, {GRAPHQL_RESPONSE_JSON}", GRAPHQL_RESPONSE_JSON),
     ],
 )
 async def test_accept_q_values_are_honoured(

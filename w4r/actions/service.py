@@ -1,7 +1,8 @@
 """Recording actions exactly once, importing batches, and tallies.
 
 Every ledger write, in one transaction: the idempotency key (claimed by a unique insert),
-the ledger rows, the rollups of the section and of the case, and a NOTIFY for live totals.
+the ledger rows, the rollups of the section and of the case, a NOTIFY for live totals, and
+the mark that has the webhook dispatcher check the totals' milestones.
 Input is checked before anything is written and a refusal writes nothing.
 """
 
@@ -36,7 +37,9 @@ from w4r.actions.repository import LedgerRepository, RollupKey
 from w4r.campaigns.models import Campaign, CampaignStatus
 from w4r.campaigns.repository import CampaignRepository, SectionCampaignRepository
 from w4r.platform.errors import InvalidInputError, ProblemCode
+from w4r.platform.metrics import count_actions_on_commit
 from w4r.platform.validation import Problems
+from w4r.webhooks.service import WebhookOutbox
 
 Screen = Callable[[], Awaitable[str | None]]
 """Decides, just before a public write, whether it must be flagged (and why)."""
@@ -206,9 +209,11 @@ def _moment(value: datetime | None, field: str, problems: Problems) -> datetime:
 
 class LedgerService:
     def __init__(self, session: AsyncSession, section: SectionContext) -> None:
+        self._session = session
         self._ledger = LedgerRepository(session)
         self._rules = CampaignRules(session, section)
         self._section = section
+        self._webhooks = WebhookOutbox(session)
 
     def _row(
         self,
@@ -241,7 +246,8 @@ class LedgerService:
 
     async def _write(self, rows: Sequence[dict[str, Any]]) -> None:
         """Ledger rows, then their rollups and the live-totals notice, in this transaction.
-        Flagged rows (held back by abuse protection) are stored but never rolled up."""
+        Flagged rows (held back by abuse protection) are stored but never rolled up, nor
+        counted in the metrics (which count only once the transaction commits)."""
         await self._ledger.insert_actions(rows)
         cells: dict[RollupKey, tuple[int, int]] = {}
         for row in rows:
@@ -258,7 +264,15 @@ class LedgerService:
             quantity, count = cells.get(key, (0, 0))
             cells[key] = (quantity + row["quantity"], count + 1)
         await self._ledger.add_rollups(cells)
-        await self._ledger.notify_totals({(key.campaign_id, key.case_id) for key in cells})
+        changed = {(key.campaign_id, key.case_id) for key in cells}
+        await self._ledger.notify_totals(changed)
+        # Milestones are checked after this commits (see w4r.webhooks.service).
+        await self._webhooks.totals_changed(sorted(changed, key=str))
+        counted: dict[tuple[str, str], int] = {}
+        for key, (quantity, _) in cells.items():
+            by_kind = (key.action_type, key.channel)
+            counted[by_kind] = counted.get(by_kind, 0) + quantity
+        count_actions_on_commit(self._session, counted)
 
     # --- for other domains that count through the ledger (petition signatures) ----------
 

@@ -21,6 +21,10 @@ class CampaignRepository:
     async def get(self, campaign_id: UUID) -> Campaign | None:
         return await self._session.get(Campaign, campaign_id)
 
+    async def by_ids(self, ids: Sequence[UUID]) -> dict[UUID, Campaign]:
+        result = await self._session.execute(select(Campaign).where(Campaign.id.in_(ids)))
+        return {campaign.id: campaign for campaign in result.scalars()}
+
     async def get_by_year(self, year: int) -> Campaign | None:
         result = await self._session.execute(select(Campaign).where(Campaign.year == year))
         return result.scalar_one_or_none()

@@ -26,6 +26,7 @@ from w4r.platform.errors import InvalidInputError, ProblemCode
 from w4r.platform.validation import Problems
 from w4r.translations.repository import TextRepository
 from w4r.translations.service import validate_text
+from w4r.webhooks.service import WebhookOutbox
 
 MAX_SLUG_LENGTH = 80
 MAX_TARGETS = 20
@@ -115,6 +116,7 @@ class CaseService:
         self._cases = CaseRepository(session)
         self._campaigns = CampaignRepository(session)
         self._texts = TextRepository(session)
+        self._webhooks = WebhookOutbox(session)
 
     # --- reading -------------------------------------------------------------------------
 
@@ -290,9 +292,11 @@ class CaseService:
     async def publish(self, case: Case) -> Case:
         if case.status is CaseStatus.PUBLISHED:
             return case
-        return await self._cases.update(
+        published = await self._cases.update(
             case, status=CaseStatus.PUBLISHED, published_at=datetime.now(UTC)
         )
+        await self._webhooks.case_published(published)
+        return published
 
     async def add_outcome(self, case: Case, draft: OutcomeDraft) -> CaseOutcome:
         problems = Problems()
@@ -305,13 +309,15 @@ class CaseService:
                 "occurredOn", ProblemCode.INVALID, "An outcome cannot be dated in the future."
             )
         problems.raise_any()
-        return await self._cases.add_outcome(
+        outcome = await self._cases.add_outcome(
             case_id=case.id,
             occurred_on=occurred_on,
             date_precision=draft.date_precision,
             kind=draft.kind,
             description=description,
         )
+        await self._webhooks.case_outcome_added(case, outcome)
+        return outcome
 
 
 def _is_public(case: Case) -> bool:

@@ -153,6 +153,11 @@ class EventRepository:
 
     # --- batch reads -------------------------------------------------------------------
 
+    async def by_ids(self, ids: Sequence[UUID]) -> dict[UUID, Event]:
+        """The events among ``ids`` that the bound section owns (row-level security)."""
+        result = await self._session.execute(select(Event).where(Event.id.in_(ids)))
+        return {event.id: event for event in result.scalars()}
+
     async def texts_by_event_ids(self, ids: Sequence[UUID]) -> dict[UUID, list[EventText]]:
         result = await self._session.execute(
             select(EventText).where(EventText.event_id.in_(ids)).order_by(EventText.language)

@@ -46,6 +46,7 @@ from w4r.platform.errors import InvalidInputError, PermissionDeniedError, Proble
 from w4r.platform.languages import normalize_language_tag
 from w4r.platform.validation import Problems
 from w4r.translations.fallback import language_chain
+from w4r.webhooks.service import WebhookOutbox
 
 Screen = Callable[[], Awaitable[str | None]]
 """Decides, just before a public registration is stored, whether it must be flagged."""
@@ -105,6 +106,7 @@ class EventService:
         self._campaigns = CampaignRepository(session)
         self._section = section
         self._actor = actor
+        self._webhooks = WebhookOutbox(session)
 
     # --- who may ------------------------------------------------------------------------
 
@@ -314,7 +316,14 @@ class EventService:
                 ProblemCode.NOT_ALLOWED,
                 f"The event is {event.status.value}: it cannot become {target.value}.",
             )
-        return await self._events.update(event, status=target, **values)
+        was_public = event.status is EventStatus.PUBLISHED
+        changed = await self._events.update(event, status=target, **values)
+        if target is EventStatus.PUBLISHED:
+            await self._webhooks.event_published(changed)
+        elif target is EventStatus.CANCELLED and was_public:
+            # A draft the public never saw is cancelled silently.
+            await self._webhooks.event_cancelled(changed)
+        return changed
 
     async def publish(self, event_id: UUID) -> Event:
         return await self._transition(
@@ -434,6 +443,10 @@ class EventService:
                 ProblemCode.ALREADY_EXISTS,
                 "This email is already registered for the event.",
             ) from error
+        if not flagged:
+            # Held-back registrations take no seat and are announced to no one.
+            seats_taken = (await self._events.seats_by_event_ids([event.id]))[event.id]
+            await self._webhooks.registration_created(event, registration, seats_taken)
         return Registered(registration=registration, cancellation_token=token)
 
     async def cancel_registration(self, token: str) -> Registration:

@@ -13,12 +13,10 @@ class, never a server message (it often quotes the address).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Protocol
@@ -29,6 +27,8 @@ import aiosmtplib
 from w4r.mail.models import OutboxMail
 from w4r.mail.repository import MailRepository
 from w4r.platform.database import Database, TenantBinding
+from w4r.platform.outbox import BackgroundLoop
+from w4r.platform.outbox import RetryPolicy as RetryPolicy  # the sender is configured with it
 from w4r.tenants.repository import SectionRepository
 
 logger = logging.getLogger(__name__)
@@ -52,18 +52,6 @@ class SmtpConfig:
     starttls: bool = True
     implicit_tls: bool = False
     timeout_seconds: float = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    max_attempts: int = 8
-    base_seconds: float = 60.0
-    max_seconds: float = 6 * 3600.0
-
-    def delay(self, attempts_made: int) -> timedelta:
-        """The wait after ``attempts_made`` failed attempts: doubled each time, capped."""
-        seconds = self.base_seconds * 2 ** max(attempts_made - 1, 0)
-        return timedelta(seconds=min(seconds, self.max_seconds))
 
 
 class MailTransport(Protocol):
@@ -146,8 +134,7 @@ class OutboxSender:
         self._sender = sender
         self._retry = retry
         self._batch_size = batch_size
-        self._task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
+        self._loop = BackgroundLoop("w4r-mail-sender", self._drain_and_log)
 
     async def _section_ids(self) -> list[UUID]:
         async with self._database.session(TenantBinding.global_scope()) as session:
@@ -204,33 +191,21 @@ class OutboxSender:
     # --- the background loop of a replica -------------------------------------------------
 
     def start(self, poll_seconds: float) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(poll_seconds), name="w4r-mail-sender")
+        self._loop.start(poll_seconds)
 
     def wake(self) -> None:
         """Look for due mail now instead of at the next poll."""
-        self._wake.set()
+        self._loop.wake()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            task, self._task = self._task, None
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._loop.stop()
 
-    async def _run(self, poll_seconds: float) -> None:
-        while True:
-            try:
-                report = await self.drain()
-                if report.sent or report.retried or report.failed:
-                    logger.info(
-                        "mail outbox: %d sent, %d to retry, %d failed",
-                        report.sent,
-                        report.retried,
-                        report.failed,
-                    )
-            except Exception as error:  # the loop must outlive a database outage
-                logger.error("mail outbox: drain failed (%s); retrying", _describe(error))
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=poll_seconds)
+    async def _drain_and_log(self) -> None:
+        report = await self.drain()
+        if report.sent or report.retried or report.failed:
+            logger.info(
+                "mail outbox: %d sent, %d to retry, %d failed",
+                report.sent,
+                report.retried,
+                report.failed,
+            )

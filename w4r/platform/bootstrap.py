@@ -3,6 +3,10 @@
 With ``W4R_DATABASE_URL`` set, that server is used; without it an embedded PostgreSQL is
 started in ``data_dir``. Either way the admin URL migrates (when ``migrate_on_start``) and
 the app connects as the app role, never as the admin.
+
+A replica that only serves (in Kubernetes: the migrations run in a Job with the admin URL)
+gets ``W4R_APP_DATABASE_URL`` alone and ``W4R_MIGRATE_ON_START=false``: it never holds the
+admin credentials, and no embedded server is started for it.
 """
 
 from __future__ import annotations
@@ -28,8 +32,19 @@ class DatabaseTarget:
     embedded: EmbeddedPostgres | None = None
 
 
+class NoAdminUrlError(RuntimeError):
+    """Migrations were asked for, but only the app role's URL is configured."""
+
+
 def resolve_target(settings: Settings) -> DatabaseTarget:
-    """The URLs to migrate with and to serve with, starting the embedded server if needed."""
+    """The URLs to migrate with and to serve with, starting the embedded server if needed.
+
+    With only the app URL there is no admin URL: the target's admin URL is the app URL,
+    which :func:`prepare` never migrates with.
+    """
+    if settings.database_url is None and settings.app_database_url is not None:
+        app_url = asyncpg_url(settings.app_database_url.get_secret_value())
+        return DatabaseTarget(admin_url=app_url, app_url=app_url)
     embedded = None
     if settings.database_url is not None:
         admin_url = asyncpg_url(settings.database_url.get_secret_value())
@@ -54,6 +69,16 @@ async def migrate(target: DatabaseTarget, settings: Settings) -> None:
 
 
 async def prepare(settings: Settings) -> DatabaseTarget:
+    if (
+        settings.migrate_on_start
+        and settings.database_url is None
+        and settings.app_database_url is not None
+    ):
+        raise NoAdminUrlError(
+            "W4R_APP_DATABASE_URL is set without W4R_DATABASE_URL, so there is no admin URL "
+            "to migrate with: set W4R_MIGRATE_ON_START=false (or `w4r serve --no-migrate`) "
+            "and run `w4r migrate` with the admin URL, or set W4R_DATABASE_URL."
+        )
     target = await asyncio.to_thread(resolve_target, settings)
     if settings.migrate_on_start:
         await migrate(target, settings)

@@ -164,6 +164,9 @@ def create_engine(
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
         pool_pre_ping=True,
+        # Statement parameters hold personal data (emails, names): never put them in
+        # exception texts, which reach the logs.
+        hide_parameters=True,
         connect_args={
             "statement_cache_size": statement_cache_size,
             "server_settings": server_settings,

@@ -42,6 +42,9 @@ class ProblemCode(enum.StrEnum):
     UNKNOWN_SCOPE = "UNKNOWN_SCOPE"
     ALREADY_REVOKED = "ALREADY_REVOKED"
     IN_THE_PAST = "IN_THE_PAST"
+    UNKNOWN_EVENT_KIND = "UNKNOWN_EVENT_KIND"
+    INSECURE_URL = "INSECURE_URL"
+    """A webhook URL that is not https, or points at a private or loopback address."""
 
 
 @dataclass(frozen=True, slots=True)

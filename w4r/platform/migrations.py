@@ -31,6 +31,7 @@ MODEL_MODULES = (
     "w4r.abuse.models",
     "w4r.apikeys.models",
     "w4r.audit.models",
+    "w4r.webhooks.models",
 )
 """Every module that declares tables; imported so the metadata is complete."""
 

@@ -37,13 +37,17 @@ from w4r.schema.cost import cost_extension
 from w4r.schema.errors import should_mask_error
 from w4r.schema.events.mutations import EventMutations
 from w4r.schema.events.queries import EventQueries
+from w4r.schema.federation import FEDERATION_VERSION, FederationQueries, NoSubgraphSdlRule
 from w4r.schema.permissions import apply_permission_matrix
 from w4r.schema.supporters.mutations import SupporterMutations
 from w4r.schema.supporters.queries import SupporterQueries
+from w4r.schema.telemetry import OperationTelemetry
 from w4r.schema.tenants.mutations import TenantMutations
 from w4r.schema.tenants.queries import TenantQueries
 from w4r.schema.totals.queries import TotalsQueries, TotalsSubscriptions
 from w4r.schema.translations.mutations import TranslationMutations
+from w4r.schema.webhooks.mutations import WebhookMutations
+from w4r.schema.webhooks.queries import WebhookQueries
 from w4r.settings import Settings
 
 
@@ -59,6 +63,8 @@ class Query(
     AbuseQueries,
     AuditQueries,
     SupporterQueries,
+    FederationQueries,
+    WebhookQueries,
 ):
     pass
 
@@ -74,6 +80,7 @@ class Mutation(
     ApiKeyMutations,
     AbuseMutations,
     SupporterMutations,
+    WebhookMutations,
 ):
     pass
 
@@ -96,7 +103,7 @@ def guard_rules(settings: Settings) -> list[type[ASTValidationRule]]:
         max_aliases.create_validator(settings.max_aliases),
     ]
     if not settings.introspection_enabled:
-        rules.append(NoSchemaIntrospectionCustomRule)
+        rules.extend((NoSchemaIntrospectionCustomRule, NoSubgraphSdlRule))
     return rules
 
 
@@ -109,12 +116,15 @@ def build_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
         functools.partial(AddValidationRules, rules),
         functools.partial(ParserCache, maxsize=cache_size),
         functools.partial(ValidationCache, maxsize=cache_size),
+        OperationTelemetry,
         cost_extension(settings),
         functools.partial(MaskErrors, should_mask_error=should_mask_error),
     ]
 
 
-class W4RSchema(strawberry.Schema):
+class W4RSchema(strawberry.federation.Schema):
+    """An Apollo Federation 2 subgraph (w4r.schema.federation) with w4r's error policy."""
+
     @staticmethod
     def remove_field_suggestion(error: GraphQLError) -> None:
         """With suggestions off, strip every "Did you mean …" (types, arguments, input
@@ -141,6 +151,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         extensions=build_extensions(settings),
+        federation_version=FEDERATION_VERSION,
         config=StrawberryConfig(
             disable_field_suggestions=not settings.introspection_enabled,
             batching_config=None,

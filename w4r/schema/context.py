@@ -25,6 +25,7 @@ from w4r.settings import Settings
 from w4r.supporters.service import SupporterPolicy
 from w4r.tenants.registry import SectionRef, SectionRegistry
 from w4r.totals.live import TotalsHub
+from w4r.webhooks.service import WebhookPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,7 @@ class GraphQLServices:
     api_keys: ApiKeyAuthenticator
     budgets: Budgets
     supporters: SupporterPolicy
+    webhooks: WebhookPolicy
 
 
 @dataclass

@@ -12,7 +12,9 @@ resolver runs (see docs/limits.md for worked examples):
   given, 1 to ``MAX_PAGE_SIZE``, as a literal or a variable; the connection's own page
   lists, ``edges`` and ``nodes``, do not multiply again. Below a plain list of objects,
   which has no page size, it is multiplied by a bound (``W4R_COST_LIST_BOUND``, 10).
-  Nested connections and lists therefore multiply;
+  Nested connections and lists therefore multiply. Below ``_entities`` (Apollo
+  Federation) it is multiplied by the number of representations given, so each
+  representation costs its selection;
 - each mutation field costs ``W4R_COST_MUTATION_BASE`` (10) instead of 1, plus its
   selection; a subscription is costed once, when it starts;
 - fragments, inline fragments and aliases count as what they select; fields that GraphQL
@@ -56,6 +58,7 @@ from graphql import (
     GraphQLUnionType,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
@@ -84,6 +87,8 @@ logger = logging.getLogger(__name__)
 PAGE_ARGUMENTS: Final = ("first", "last")
 PAGE_LISTS: Final = frozenset({"edges", "nodes"})
 INTROSPECTION_FIELDS: Final = frozenset({"__schema", "__type"})
+ENTITIES_FIELD: Final = "_entities"
+REPRESENTATIONS_ARGUMENT: Final = "representations"
 API_KEY_BUCKET: Final = "graphql-cost:api-key"
 ADDRESS_BUCKET: Final = "graphql-cost:address"
 
@@ -140,6 +145,22 @@ class PageSize:
 
 
 @dataclass(frozen=True, slots=True)
+class Representations:
+    """The ``representations`` argument of ``_entities``, as written."""
+
+    value: ValueNode | None
+
+    def count(self, variables: Mapping[str, Any]) -> int:
+        """How many there are; one value that is not a list coerces to a list of one."""
+        if isinstance(self.value, VariableNode):
+            given = variables.get(self.value.name.value)
+            return len(given) if isinstance(given, list) else int(given is not None)
+        if isinstance(self.value, ListValueNode):
+            return len(self.value.values)
+        return int(self.value is not None)
+
+
+@dataclass(frozen=True, slots=True)
 class Occurrence:
     """One selection of a field that costs something, with what it selects.
 
@@ -150,7 +171,7 @@ class Occurrence:
     merge_key: tuple[str, str, str]
     node: FieldNode
     weight: int
-    fan_out: int | PageSize
+    fan_out: int | PageSize | Representations
     conditions: tuple[Condition, ...]
     children: tuple[Occurrence, ...]
 
@@ -239,6 +260,8 @@ def _fan_out(
     connection's page size is missing or out of range."""
     if isinstance(occurrence.fan_out, int):
         return occurrence.fan_out
+    if isinstance(occurrence.fan_out, Representations):
+        return occurrence.fan_out.count(variables)
     name = occurrence.node.name.value
     sizes = occurrence.fan_out.values(variables)
     if not sizes:
@@ -358,7 +381,9 @@ class _Compiler:
         parent: CompositeType,
         definition: GraphQLField,
         named: GraphQLNamedType,
-    ) -> int | PageSize:
+    ) -> int | PageSize | Representations:
+        if node.name.value == ENTITIES_FIELD and parent is self.schema.query_type:
+            return self.representations(node)
         if is_connection(named):
             if not any(argument in definition.args for argument in PAGE_ARGUMENTS):
                 return self.rules.max_page_size
@@ -376,6 +401,20 @@ class _Compiler:
         if is_list_type(get_nullable_type(definition.type)):
             return self.rules.list_bound
         return 1
+
+    def representations(self, node: FieldNode) -> Representations:
+        """``_entities``: its selection runs once per representation."""
+        written = next(
+            (
+                argument.value
+                for argument in node.arguments or ()
+                if argument.name.value == REPRESENTATIONS_ARGUMENT
+            ),
+            None,
+        )
+        if isinstance(written, VariableNode):
+            self.variables.add(written.name.value)
+        return Representations(written)
 
     def conditions_of(self, directives: Iterable[Any]) -> tuple[Condition, ...]:
         found: list[Condition] = []

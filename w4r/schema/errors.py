@@ -7,6 +7,7 @@ from typing import TypeVar
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.schema.exceptions import InvalidOperationTypeError
 
 from w4r.platform.errors import InvalidInputError, ProblemCode, W4RError
 from w4r.schema.context import Info
@@ -49,8 +50,11 @@ def bad_user_input(message: str) -> GraphQLError:
 
 
 def should_mask_error(error: GraphQLError) -> bool:
-    """Mask unexpected errors only: GraphQL's own, permission and W4R errors pass."""
+    """Mask unexpected errors only: GraphQL's own, permission and W4R errors pass, and so
+    does an operation of a type the transport refuses (a query sent over the websocket)."""
     original = error.original_error
-    if original is None or isinstance(original, (GraphQLError, W4RError)):
+    if original is None or isinstance(
+        original, (GraphQLError, W4RError, InvalidOperationTypeError)
+    ):
         return False
     return not isinstance(original, strawberry.exceptions.StrawberryGraphQLError)

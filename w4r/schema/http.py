@@ -3,16 +3,24 @@
 One request runs as: negotiate the response media type (406 if none fits), bound the body
 size (413), authenticate the bearer token (401), resolve the section (404/400/403), then
 execute with a unit of work bound to that section, committed only when the operation has no
-top-level error. The GraphQL-over-HTTP rules hold: ``application/graphql-response+json`` is
-preferred (and assumed without an ``Accept`` header) and request errors (parse, validation,
-variables) are 400 with it; ``application/json`` gets 200 for every well-formed request;
-mutations are refused over GET with 405; batching is off. An operation over the caller's
-cost budget is refused unexecuted with 429 and ``Retry-After`` (see :mod:`w4r.schema.cost`).
+top-level error. The GraphQL-over-HTTP rules hold (the graphql-http audit passes in full,
+docs/protocol.md): request errors (parse, validation, variables) are 400 under
+``application/graphql-response+json``; ``application/json``, also chosen for ``*/*`` and
+without an ``Accept`` header, gets 200 for every well-formed request; mutations are refused
+over GET with 405; batching is off. An operation over the caller's cost budget is refused
+unexecuted with 429 and ``Retry-After`` (see :mod:`w4r.schema.cost`).
+
+Subscriptions run over graphql-transport-ws on the same paths, subscriptions only; the
+caller authenticates in ``connection_init`` with the same code path as HTTP, and a refused
+credential closes the connection with 4403.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
 import orjson
@@ -21,11 +29,20 @@ from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.schema import BaseSchema
 from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
+from strawberry.types.unset import UnsetType
 
 from w4r.apikeys.keys import looks_like_api_key
 from w4r.audit.recorder import REQUEST_ID_HEADER, AuditRecorder, RequestOrigin
@@ -38,6 +55,15 @@ from w4r.platform.auth import (
 )
 from w4r.platform.database import TenantBinding
 from w4r.platform.errors import SectionResolutionError, W4RError
+from w4r.platform.logging import bind_section, request_log_context
+from w4r.platform.metrics import (
+    SUBSCRIPTION_CLIENTS,
+    UNKNOWN,
+    error_code_label,
+    observe_graphql_request,
+    observe_pool,
+    operation_name_label,
+)
 from w4r.platform.negotiation import parse_quality_list
 from w4r.schema.abuse import (
     DocumentCache,
@@ -47,6 +73,7 @@ from w4r.schema.abuse import (
     with_trusted_document,
 )
 from w4r.schema.context import Context, GraphQLServices
+from w4r.schema.telemetry import ExecutedOperation
 from w4r.tenants.resolution import SECTION_HEADER, RequestHints, host_name, resolve_section
 
 logger = logging.getLogger(__name__)
@@ -56,8 +83,10 @@ JSON: Final = "application/json"
 _ACCEPTABLE: Final = {
     GRAPHQL_RESPONSE_JSON: GRAPHQL_RESPONSE_JSON,
     JSON: JSON,
-    "application/*": GRAPHQL_RESPONSE_JSON,
-    "*/*": GRAPHQL_RESPONSE_JSON,
+    # A client that names no GraphQL media type may not know the status code rules of
+    # application/graphql-response+json: it gets application/json, which every client reads.
+    "application/*": JSON,
+    "*/*": JSON,
 }
 
 
@@ -71,9 +100,10 @@ class OperationNeedsPostError(HTTPException):
 
 def negotiate_media_type(accept: str | None) -> str:
     """The response media type for an ``Accept`` header (q-values honoured; on a tie the
-    type the client listed first)."""
+    type the client listed first). Without one, ``application/json``: what the
+    graphql-http audit and the legacy clients the spec's default protects expect."""
     if accept is None or not accept.strip():
-        return GRAPHQL_RESPONSE_JSON
+        return JSON
     for media_range, _ in parse_quality_list(accept):
         chosen = _ACCEPTABLE.get(media_range.lower())
         if chosen is not None:
@@ -125,8 +155,72 @@ def is_request_error(result: ExecutionResult) -> bool:
     )
 
 
+@dataclass
+class ConnectionContext(Context):
+    """The context of one graphql-transport-ws connection, for all its subscriptions.
+
+    Built at the upgrade for an anonymous caller, so that a section the path, host or
+    header names is checked before the socket is accepted; ``connection_init`` then
+    authenticates the caller and rebinds it (:meth:`GraphQLView.on_ws_connect`).
+    """
+
+    connection_params: dict[str, object] = field(default_factory=dict)
+    """The ``connection_init`` payload (strawberry sets it)."""
+
+    async def become(self, authenticated: Context) -> None:
+        """Serve the rest of the connection as ``authenticated``: its caller, section,
+        unit of work and audit recorder (nothing has used this context's own yet)."""
+        await self.unit_of_work.close()
+        self.principal = authenticated.principal
+        self.section = authenticated.section
+        self.unit_of_work = authenticated.unit_of_work
+        self.audit = authenticated.audit
+
+
+class SubscriptionsOnlySchema:
+    """The schema as the websocket handler sees it: ``stream`` serves subscriptions only.
+
+    A query or mutation sent over the socket gets an ``error`` message ("queries are not
+    allowed") instead of running: the connection has no request boundary that would
+    commit a mutation's writes, so it would answer success and then roll them back.
+    """
+
+    def __init__(self, schema: strawberry.Schema) -> None:
+        self._schema = schema
+
+    async def stream(self, query: str | None, **options: Any) -> AsyncIterator[Any]:
+        return await self._schema.stream(
+            query, allowed_operation_types=(OperationType.SUBSCRIPTION,), **options
+        )
+
+
+class SubscriptionHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """strawberry's graphql-transport-ws handler, running subscriptions only."""
+
+    def __init__(self, *, schema: BaseSchema, **options: Any) -> None:
+        assert isinstance(schema, strawberry.Schema)
+        super().__init__(schema=cast("BaseSchema", SubscriptionsOnlySchema(schema)), **options)
+
+
+class TextFrameWebSocketAdapter(ASGIWebSocketAdapter):
+    """Sends each graphql-transport-ws message as a text frame.
+
+    The protocol's messages are JSON text. strawberry sends whatever ``encode_json``
+    returns, and orjson returns bytes, which would go out as binary frames: the
+    ``graphql-ws`` client rejects those ("Message is missing the 'type' property")."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as error:
+            raise WebSocketDisconnected from error
+
+
 class GraphQLView(GraphQL[Context, None]):
     """strawberry's ASGI view with w4r's transaction boundary and HTTP semantics."""
+
+    graphql_transport_ws_handler_class = SubscriptionHandler
+    websocket_adapter_class = TextFrameWebSocketAdapter
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -163,12 +257,15 @@ class GraphQLView(GraphQL[Context, None]):
                     "The request could not be saved and nothing was changed; retry it.",
                     "COMMIT_FAILED",
                 )
+                request.state.error_codes = ["COMMIT_FAILED"]
                 return cast("GraphQLHTTPResponse", {"data": None, **failed})
         body: dict[str, Any] = {}
         if not request.state.is_request_error:
             body["data"] = result.data
+        request.state.error_codes = []
         if result.errors:
             body["errors"] = [format_error(error) for error in result.errors]
+            request.state.error_codes = error_codes(body)
         if result.extensions:
             body["extensions"] = result.extensions
         return cast("GraphQLHTTPResponse", body)
@@ -211,6 +308,24 @@ class GraphQLView(GraphQL[Context, None]):
                 raise OperationNeedsPostError(405, error.reason) from error
             raise
 
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """``connection_init``: authenticate the caller as HTTP does and bind the connection
+        to its section. A refused credential, or a section the caller may not use, closes
+        the socket with 4403 Forbidden; the reason is logged, not sent."""
+        assert isinstance(context, ConnectionContext)
+        services = context.services
+        try:
+            authorization = connection_authorization(
+                context.request.headers.get("authorization"), context.connection_params
+            )
+            principal = await authenticate_authorization(authorization, services)
+            authenticated = await build_context(context.request, principal, services)
+        except (TokenError, SectionResolutionError) as error:
+            logger.info("websocket connection refused: %s", error)
+            raise ConnectionRejectionError from error
+        await context.become(authenticated)
+        return UnsetType()  # the singleton UNSET: acknowledge without a payload
+
 
 HTTP_ERROR_CODES: Final = {405: "METHOD_NOT_ALLOWED", 404: "NOT_FOUND"}
 
@@ -247,7 +362,15 @@ async def _read_body(request: Request, limit: int) -> bytes | None:
 
 
 async def authenticate(request: Request, services: GraphQLServices) -> Principal:
-    token = bearer_token(request.headers.get("authorization"))
+    return await authenticate_authorization(request.headers.get("authorization"), services)
+
+
+async def authenticate_authorization(
+    authorization: str | None, services: GraphQLServices
+) -> Principal:
+    """The caller an ``Authorization`` value names: anonymous without one, else the API key's
+    partner app or the token's subject (TokenError when refused)."""
+    token = bearer_token(authorization)
     if token is None:
         return ANONYMOUS
     if looks_like_api_key(token):
@@ -267,6 +390,7 @@ async def build_context(
         token_section=principal.section_code,
     )
     section = resolve_section(await services.registry.snapshot(), hints)
+    bind_section(None if section is None else section.code)
     binding = (
         TenantBinding.global_scope() if section is None else TenantBinding.for_section(section.id)
     )
@@ -280,7 +404,7 @@ async def build_context(
             principal,
             RequestOrigin.of(
                 connection.client.host if connection.client is not None else None,
-                connection.headers.get(REQUEST_ID_HEADER),
+                request_id(connection),
                 connection.headers.get("user-agent"),
             ),
             services.database,
@@ -289,24 +413,67 @@ async def build_context(
     )
 
 
+CONNECTION_AUTHORIZATION: Final = "authorization"
+"""The ``connection_init`` payload key of a websocket's credentials (any letter case)."""
+
+
+def connection_authorization(header: str | None, params: Mapping[str, object]) -> str | None:
+    """The ``Authorization`` value of a websocket connection: ``Bearer <token or API key>``
+    in the ``connection_init`` payload (browsers cannot set headers on a websocket) or in
+    the upgrade request's header. Both may be given only when they are the same."""
+    given = [value for key, value in params.items() if key.lower() == CONNECTION_AUTHORIZATION]
+    if len(given) > 1:
+        raise MalformedCredentialsError("Send one `authorization` in the connection_init payload.")
+    if not given:
+        return header
+    (payload,) = given
+    if not isinstance(payload, str):
+        raise MalformedCredentialsError(
+            "The connection_init `authorization` must be a string: 'Bearer <token>'."
+        )
+    if header is not None and header.strip() != payload.strip():
+        raise MalformedCredentialsError(
+            "The Authorization header and the connection_init payload name different "
+            "credentials; send one of them."
+        )
+    return payload
+
+
+async def connection_context(websocket: WebSocket, services: GraphQLServices) -> ConnectionContext:
+    """A websocket's context until ``connection_init``: anonymous, in the section its path,
+    host or header names (SectionResolutionError when that is unknown or conflicting)."""
+    anonymous = await build_context(websocket, ANONYMOUS, services)
+    return ConnectionContext(
+        request=anonymous.request,
+        principal=anonymous.principal,
+        section=anonymous.section,
+        unit_of_work=anonymous.unit_of_work,
+        services=anonymous.services,
+        audit=anonymous.audit,
+    )
+
+
 def make_websocket_endpoint(view: GraphQLView) -> Any:
     """Subscriptions over graphql-transport-ws. The section comes from the path, host or
-    header as for HTTP; the caller is anonymous (subscriptions serve public data only)."""
+    header as for HTTP (an unknown or conflicting one closes the socket before it is
+    accepted); the caller authenticates in ``connection_init`` (GraphQLView.on_ws_connect)."""
 
     async def graphql_websocket(websocket: WebSocket) -> None:
         services: GraphQLServices = websocket.app.state.graphql_services
         try:
-            context = await build_context(websocket, ANONYMOUS, services)
+            context = await connection_context(websocket, services)
         except SectionResolutionError:
             await websocket.close(code=4404)
             return
+        SUBSCRIPTION_CLIENTS.inc()
         try:
             await view.run(websocket, context=context)
         finally:
+            SUBSCRIPTION_CLIENTS.dec()
             await context.unit_of_work.close()
             await context.audit.write()
 
-    return graphql_websocket
+    return in_log_context(graphql_websocket)
 
 
 def make_endpoint(view: GraphQLView) -> Any:
@@ -394,7 +561,90 @@ def make_endpoint(view: GraphQLView) -> Any:
             response.status_code = 400
         return response
 
-    return graphql_endpoint
+    return observed(graphql_endpoint)
+
+
+def request_id(connection: HTTPConnection) -> str:
+    """The request's id, one for its audit record, its log lines and its ``x-request-id``
+    answer: the caller's header when it is a plain token, else a new one."""
+    known: str | None = getattr(connection.state, "request_id", None)
+    if known is None:
+        given = connection.headers.get(REQUEST_ID_HEADER)
+        known = RequestOrigin.of(None, given, None).request_id
+        connection.state.request_id = known
+    return known
+
+
+def error_codes(body: Mapping[str, Any]) -> list[str]:
+    """The metric label of each error's ``extensions.code`` in a response body."""
+    errors = body.get("errors")
+    if not isinstance(errors, list):
+        return []
+    return [
+        error_code_label((error.get("extensions") or {}).get("code"))
+        if isinstance(error, dict)
+        else error_code_label(None)
+        for error in errors
+    ]
+
+
+def is_graphql_answer(response: Response) -> bool:
+    """A GraphQL response body (not the GraphiQL page)."""
+    return response.headers.get("content-type", "").startswith((GRAPHQL_RESPONSE_JSON, JSON))
+
+
+def _answered_error_codes(request: Request, response: Response) -> list[str]:
+    """Codes of a response: recorded by process_result for an executed request (a 200,
+    possibly large), read back from the small error body of any refusal."""
+    if response.status_code == 200:
+        recorded: list[str] = getattr(request.state, "error_codes", [])
+        return recorded
+    try:
+        body = orjson.loads(response.body)
+    except orjson.JSONDecodeError:
+        return [error_code_label(None)]
+    return error_codes(body) if isinstance(body, dict) else []
+
+
+def observed(endpoint: Callable[[Request], Awaitable[Response]]) -> Any:
+    """``endpoint`` measured (w4r.platform.metrics) and logged in the request's context
+    (request id, then section and operation as they become known)."""
+
+    async def observed_endpoint(request: Request) -> Response:
+        started = time.perf_counter()
+        with request_log_context(request_id(request)):
+            response = await endpoint(request)
+            seconds = time.perf_counter() - started
+            response.headers.setdefault("x-request-id", request.state.request_id)
+            if is_graphql_answer(response):
+                codes = _answered_error_codes(request, response)
+                operation: ExecutedOperation | None = getattr(request.state, "operation", None)
+                observe_graphql_request(
+                    UNKNOWN if operation is None else operation.operation_type,
+                    UNKNOWN if operation is None else operation_name_label(operation.name),
+                    seconds,
+                    codes,
+                )
+                logger.debug(
+                    "answered %d in %.1f ms, errors: %s",
+                    response.status_code,
+                    seconds * 1000,
+                    ", ".join(codes) or "none",
+                )
+            observe_pool(request.app.state.graphql_services.database.engine.pool)
+        return response
+
+    return observed_endpoint
+
+
+def in_log_context(handler: Callable[[WebSocket], Awaitable[None]]) -> Any:
+    """A websocket handler whose log lines carry the connection's request id and section."""
+
+    async def handler_in_log_context(websocket: WebSocket) -> None:
+        with request_log_context(request_id(websocket)):
+            await handler(websocket)
+
+    return handler_in_log_context
 
 
 def build_view(
@@ -405,6 +655,9 @@ def build_view(
         graphql_ide="graphiql" if graphql_ide else None,
         allow_queries_via_get=True,
         multipart_uploads_enabled=False,
+        # Not the legacy subscriptions-transport-ws: it cannot refuse a credential with
+        # 4403, and nothing of ours speaks it.
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
     )
     view.documents = DocumentCache(trusted_document_cache_size)
     return view

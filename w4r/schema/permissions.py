@@ -96,6 +96,12 @@ PUBLIC_WRITERS: Final = tuple(role for role in Role if role is not Role.IS_ANALY
 role only reads."""
 
 PUBLIC_READ: Final = rule(*EVERYONE, api_scope=ApiScope.READ_PUBLIC)
+WEBHOOK_OWNERS: Final = rule(
+    *SECTION_ADMINS,
+    Role.PARTNER_APP,
+    api_scope=ApiScope.READ_PUBLIC,
+    note="in a section scope; admins: every webhook of the section; a key: its own",
+)
 
 MATRIX: Final[Mapping[str, Rule]] = {
     # --- queries ---
@@ -122,6 +128,19 @@ MATRIX: Final[Mapping[str, Rule]] = {
     "Query.allowedNetworks": rule(*SECTION_ADMINS, note="in a section scope"),
     "Query.flaggedActions": rule(*SECTION_STAFF, note="the section's"),
     "Query.supporterExport": rule(Role.SECTION_ADMIN, note="the section's; personal data"),
+    "Query.webhooks": WEBHOOK_OWNERS,
+    "Query.webhookDeliveries": WEBHOOK_OWNERS,
+    # Federation: each entity resolves as its own query (campaign, case, section, event)
+    # would for the caller, so the entry is open to exactly who may read those types.
+    "Query._entities": rule(
+        *EVERYONE,
+        api_scope=ApiScope.READ_PUBLIC,
+        note="each as its query: drafts IS staff; events and a section: the request's "
+        "section (IS staff: any section); else null",
+    ),
+    "Query._service": rule(
+        *EVERYONE, api_scope=ApiScope.READ_PUBLIC, note="refused where introspection is off"
+    ),
     # --- mutations ---
     "Mutation.sectionCreate": rule(*IS_ADMIN),
     "Mutation.sectionUpdate": rule(*SECTION_ADMINS, note="a section admin: own section"),
@@ -190,6 +209,10 @@ MATRIX: Final[Mapping[str, Rule]] = {
         *PUBLIC_WRITERS, note="with a mail's code, the email as when giving, or by staff"
     ),
     "Mutation.supporterErase": rule(Role.SECTION_ADMIN, note="the section's; counts stay"),
+    "Mutation.webhookCreate": WEBHOOK_OWNERS,
+    "Mutation.webhookUpdate": WEBHOOK_OWNERS,
+    "Mutation.webhookDelete": WEBHOOK_OWNERS,
+    "Mutation.webhookRedeliver": WEBHOOK_OWNERS,
     # --- subscriptions ---
     "Subscription.totalsUpdated": PUBLIC_READ,
     # --- fields of objects: personal data and staff-only fields ---

@@ -37,6 +37,14 @@ class SectionRepository:
         result = await self._session.execute(select(Section).where(Section.code == code))
         return result.scalar_one_or_none()
 
+    async def by_ids(self, ids: Sequence[UUID]) -> dict[UUID, Section]:
+        result = await self._session.execute(select(Section).where(Section.id.in_(ids)))
+        return {section.id: section for section in result.scalars()}
+
+    async def by_codes(self, codes: Sequence[str]) -> dict[str, Section]:
+        result = await self._session.execute(select(Section).where(Section.code.in_(codes)))
+        return {section.code: section for section in result.scalars()}
+
     async def page(self, *, after_code: str | None, limit: int) -> list[Section]:
         """Sections ordered by code, those after ``after_code``, at most ``limit``."""
         query = select(Section).order_by(Section.code).limit(limit)

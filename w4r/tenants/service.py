@@ -138,6 +138,13 @@ class SectionService:
     async def get_by_code(self, code: str) -> Section | None:
         return await self._sections.get_by_code(code.strip().lower())
 
+    async def by_ids(self, ids: Sequence[UUID]) -> dict[UUID, Section]:
+        return await self._sections.by_ids(ids)
+
+    async def by_codes(self, codes: Sequence[str]) -> dict[str, Section]:
+        """Sections by their exact (stored, lower-case) code."""
+        return await self._sections.by_codes(codes)
+
     async def page(self, *, after_code: str | None, limit: int) -> list[Section]:
         return await self._sections.page(after_code=after_code, limit=limit)
 

@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 CampaignStatusEnum = strawberry.enum(CampaignStatus, name="CampaignStatus")
 
 
-@strawberry.type(name="Campaign", description="One year's Write for Rights.")
+@strawberry.federation.type(
+    name="Campaign", keys=["id", "year"], description="One year's Write for Rights."
+)
 class CampaignNode:
     id: UUID
     year: int
@@ -51,6 +53,26 @@ class CampaignNode:
             goal_description=campaign.goal_description,
             status=campaign.status,
         )
+
+    @classmethod
+    async def resolve_reference(
+        cls,
+        info: Info,
+        id: UUID | None = None,  # noqa: A002
+        year: int | None = None,
+    ) -> CampaignNode | None:
+        """The campaign an entity representation names (by id or by year), as `campaign`
+        would show it to this caller: drafts resolve for IS staff only, else to null."""
+        loaders = info.context.case_loaders
+        if id is not None:
+            campaign = await loaders.campaigns_by_id.load(id)
+        else:
+            campaign = await loaders.campaigns_by_year.load(year or 0)
+        if campaign is None or (
+            campaign.status is CampaignStatus.DRAFT and not info.context.can_see_drafts
+        ):
+            return None
+        return cls.from_model(campaign)
 
     @strawberry.field(description="Actions counted worldwide, and progress to the goal.")
     async def totals(self, info: Info) -> CampaignTotals:

@@ -26,6 +26,7 @@ class CaseLoaders:
         self._texts = TextRepository(session)
         self._participation = SectionCampaignRepository(session)
         self.cases_by_id: DataLoader[UUID, Case | None] = DataLoader(self._cases_by_id)
+        self.cases_by_slug: DataLoader[str, Case | None] = DataLoader(self._cases_by_slug)
         self.campaigns_by_case_id: DataLoader[UUID, list[Campaign]] = DataLoader(
             self._by_case(self._cases.campaigns_by_case_ids)
         )
@@ -63,6 +64,7 @@ class CaseLoaders:
         self.campaigns_by_year: DataLoader[int, Campaign | None] = DataLoader(
             self._campaigns_by_year
         )
+        self.campaigns_by_id: DataLoader[UUID, Campaign | None] = DataLoader(self._campaigns_by_id)
         self._totals = TotalsRepository(session)
         self.totals_by_campaign_and_case_id: DataLoader[tuple[UUID | None, UUID], Amounts] = (
             DataLoader(self._case_totals)
@@ -83,6 +85,10 @@ class CaseLoaders:
     async def _cases_by_id(self, ids: Sequence[UUID]) -> list[Case | None]:
         cases = await self._cases.by_ids(ids)
         return [cases.get(case_id) for case_id in ids]
+
+    async def _cases_by_slug(self, slugs: Sequence[str]) -> list[Case | None]:
+        cases = await self._cases.by_slugs(slugs)
+        return [cases.get(slug) for slug in slugs]
 
     async def _published_is_texts(self, ids: Sequence[UUID]) -> dict[UUID, list[CaseText]]:
         return await self._texts.is_texts_by_case_ids(ids, published_only=True)
@@ -111,6 +117,10 @@ class CaseLoaders:
     async def _campaigns_by_year(self, years: Sequence[int]) -> list[Campaign | None]:
         found = await self._campaigns.by_years(years)
         return [found.get(year) for year in years]
+
+    async def _campaigns_by_id(self, ids: Sequence[UUID]) -> list[Campaign | None]:
+        found = await self._campaigns.by_ids(ids)
+        return [found.get(campaign_id) for campaign_id in ids]
 
     async def _case_totals(self, keys: Sequence[tuple[UUID | None, UUID]]) -> list[Amounts]:
         """One statement per distinct campaign asked for (usually one)."""

@@ -113,7 +113,11 @@ class CaseImage:
     credit: str | None
 
 
-@strawberry.type(name="Case", description="A person or group the campaign writes for.")
+@strawberry.federation.type(
+    name="Case",
+    keys=["id", "slug"],
+    description="A person or group the campaign writes for.",
+)
 class CaseNode:
     id: UUID
     slug: str
@@ -148,6 +152,22 @@ class CaseNode:
             else CaseImage(url=case.image_url, credit=case.image_credit),
             _model=case,
         )
+
+    @classmethod
+    async def resolve_reference(
+        cls,
+        info: Info,
+        id: UUID | None = None,  # noqa: A002
+        slug: str | None = None,
+    ) -> CaseNode | None:
+        """The case an entity representation names (by id or by exact slug), as `case`
+        would show it to this caller: drafts resolve for IS staff only, else to null."""
+        loaders = info.context.case_loaders
+        if id is not None:
+            case = await loaders.cases_by_id.load(id)
+        else:
+            case = await loaders.cases_by_slug.load(slug or "")
+        return None if case is None or not visible(case, info) else cls.from_model(case)
 
     @strawberry.field(description="The campaigns the case featured in, oldest first.")
     async def campaigns(self, info: Info) -> list[CampaignNode]:

@@ -64,7 +64,9 @@ class VenueNode:
     longitude: float | None
 
 
-@strawberry.type(name="Event", description="A letter-writing event of this section.")
+@strawberry.federation.type(
+    name="Event", keys=["id"], description="A letter-writing event of this section."
+)
 class EventNode:
     id: UUID
     status: EventStatusEnum  # type: ignore[valid-type]
@@ -113,6 +115,22 @@ class EventNode:
             or may_see_private(info, event),
             _held_seats=held_seats,
         )
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: UUID) -> EventNode | None:  # noqa: A002
+        """The event an entity representation names, as `event` would show it to this
+        caller: only in a section's scope, only that section's events (row-level security
+        hides the others), drafts and events waiting for approval only for its staff and
+        their host; else null."""
+        if info.context.section is None:
+            return None
+        # The service builds on the request's section; imported here, it imports this module.
+        from w4r.schema.events.mutations import event_service
+
+        event = await info.context.event_loaders.events_by_id.load(id)
+        if event is None or not event_service(info).is_visible(event):
+            return None
+        return cls.from_model(event, info)
 
     @strawberry.field(
         description="Title and description in a language (argument, else Accept-Language, "

@@ -17,6 +17,7 @@ from w4r.schema.pagination import (
     invalid_cursor,
     page_size,
 )
+from w4r.schema.permissions import MATRIX
 from w4r.tenants.models import MemberRole, Section, SectionMember
 from w4r.tenants.service import MemberService
 
@@ -24,6 +25,13 @@ MemberRoleEnum = strawberry.enum(MemberRole, name="MemberRole")
 RoleEnum = strawberry.enum(Role, name="Role")
 
 MEMBER_CURSOR = "SectionMember"
+
+
+def may_list_sections(info: Info) -> bool:
+    """Whether the caller may see every section, as the matrix's rule of `sections` says."""
+    context = info.context
+    code = None if context.section is None else context.section.code
+    return MATRIX["Query.sections"].allows(context.principal, code)
 
 
 @strawberry.type(name="SectionMember", description="A person who works on a section's campaign.")
@@ -45,7 +53,9 @@ class SectionMemberNode:
         )
 
 
-@strawberry.type(name="Section", description="A national section of Amnesty International.")
+@strawberry.federation.type(
+    name="Section", keys=["id", "code"], description="A national section of Amnesty International."
+)
 class SectionNode:
     id: UUID
     code: str = strawberry.field(description="Short code, e.g. 'gb', 'pl', 'fr-ca'.")
@@ -78,6 +88,29 @@ class SectionNode:
             created_at=section.created_at,
             updated_at=section.updated_at,
         )
+
+    @classmethod
+    async def resolve_reference(
+        cls,
+        info: Info,
+        id: UUID | None = None,  # noqa: A002
+        code: str | None = None,
+    ) -> SectionNode | None:
+        """The section an entity representation names (by id or by code), as the queries
+        show it to this caller: the request's own section (`section`) to everyone, any
+        section to those the rule of `sections` lets list them all; else null, without a
+        lookup."""
+        context = info.context
+        current = context.section
+        is_current = current is not None and (current.id == id or current.code == code)
+        if not is_current and not may_list_sections(info):
+            return None
+        loaders = context.tenant_loaders
+        if id is not None:
+            section = await loaders.sections_by_id.load(id)
+        else:
+            section = await loaders.sections_by_code.load(code or "")
+        return None if section is None else cls.from_model(section)
 
     @strawberry.field(description="Host names that identify this section's requests.")
     async def hosts(self, info: Info) -> list[str]:

@@ -1,0 +1,452 @@
+"""The tenant binding holds through PgBouncer in transaction pooling mode.
+
+A real PgBouncer runs on a free loopback port in front of the test database, in transaction
+mode with a pool of two server connections, so many client connections take turns on the
+same two PostgreSQL sessions. The binding is ``set_config(…, true)``, transaction-local, and
+runs as the first statement of every transaction: whichever server connection a transaction
+lands on, it sees its own section's rows only, and a transaction that binds nothing sees no
+tenant row at all, even on a server connection a bound transaction used a moment before.
+
+The engine behind PgBouncer is the app's own (``create_engine``) with the two settings the
+pool needs: no asyncpg statement cache (each statement is an unnamed one, parsed again on
+whatever server connection runs it) and no ``statement_timeout`` startup parameter
+(PgBouncer refuses unknown startup parameters; set the timeout on the role instead).
+
+Then the real app is served with its request pool through PgBouncer and its live totals
+listener connected directly (``W4R_LISTENER_DATABASE_URL``): a LISTEN through transaction
+pooling would lose every notice that arrives while no client holds its server session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import pwd
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]
+import httpx
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import text
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+
+from tests.conftest import GraphQLClient
+from tests.tools import executable
+from w4r.actions.repository import NOTIFY_CHANNEL
+from w4r.app import create_app
+from w4r.platform.auth import Role
+from w4r.platform.bootstrap import DatabaseTarget
+from w4r.platform.database import APP_ROLE, Database, TenantBinding, create_engine
+from w4r.settings import Settings
+from w4r.tenants.models import MemberRole
+from w4r.tenants.repository import MemberRepository
+from w4r.tenants.service import SectionDraft, SectionService
+
+SERVER_POOL_SIZE = 2
+"""PostgreSQL sessions PgBouncer keeps: far fewer than the clients, so they are shared."""
+CLIENT_CONNECTIONS = 12
+SECTIONS = 4
+TRANSACTIONS = 240
+STARTUP_TIMEOUT_SECONDS = 10.0
+NOTICE_TIMEOUT_SECONDS = 10.0
+
+HOW_TO_INSTALL = "install PgBouncer (apt-get install pgbouncer)"
+POSTGRES_PORT = 5432
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """Where PgBouncer finds PostgreSQL: a host name or a Unix socket directory, a port."""
+
+    host: str
+    port: int
+    database: str
+
+    @classmethod
+    def of(cls, url: URL) -> Upstream:
+        """The server of a SQLAlchemy URL: ``host`` in the authority or in the query
+        (the embedded server's socket directory, ``?host=/path``)."""
+        query_host = url.query.get("host")
+        host = url.host or (query_host if isinstance(query_host, str) else None)
+        assert host, f"no host in the test database URL {url!r}"
+        return cls(host=host, port=url.port or POSTGRES_PORT, database=url.database or "")
+
+    @property
+    def is_unix_socket(self) -> bool:
+        return self.host.startswith("/")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def pgbouncer_ini(upstream: Upstream, port: int, auth_file: Path) -> str:
+    """A transaction-pooling PgBouncer for the app role, trusting loopback clients (the
+    test servers trust the app role's local connections too)."""
+    return "\n".join(
+        [
+            "[databases]",
+            f"w4r = host={upstream.host} port={upstream.port} dbname={upstream.database}",
+            "",
+            "[pgbouncer]",
+            "listen_addr = 127.0.0.1",
+            f"listen_port = {port}",
+            "unix_socket_dir =",
+            "auth_type = trust",
+            f"auth_file = {auth_file}",
+            "pool_mode = transaction",
+            f"default_pool_size = {SERVER_POOL_SIZE}",
+            "min_pool_size = 0",
+            "reserve_pool_size = 0",
+            f"max_db_connections = {SERVER_POOL_SIZE}",
+            "max_client_conn = 100",
+            "server_check_delay = 0",
+            "",
+        ]
+    )
+
+
+def run_as_user(upstream: Upstream) -> list[str]:
+    """PgBouncer refuses to run as root: then it runs as the owner of the server's socket
+    directory (who can reach the socket), or as ``nobody`` for a TCP server."""
+    if os.geteuid() != 0:
+        return []
+    owner = os.stat(upstream.host).st_uid if upstream.is_unix_socket else None
+    name = pwd.getpwuid(owner).pw_name if owner not in (None, 0) else "nobody"
+    return ["-u", name]
+
+
+def wait_until_listening(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"PgBouncer exited ({process.returncode}): {log.read_text()}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    pytest.fail(f"PgBouncer did not listen on 127.0.0.1:{port}: {log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def bouncer_url(database_target: DatabaseTarget) -> Iterator[URL]:
+    """The app role's URL through a running PgBouncer (transaction pooling)."""
+    program = executable("pgbouncer", HOW_TO_INSTALL)
+    upstream = Upstream.of(database_target.app_url)
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="w4r-pgbouncer-") as directory:
+        folder = Path(directory)
+        folder.chmod(0o755)  # readable by the unprivileged user PgBouncer may switch to
+        auth_file = folder / "userlist.txt"
+        auth_file.write_text(f'"{APP_ROLE}" ""\n')
+        config = folder / "pgbouncer.ini"
+        config.write_text(pgbouncer_ini(upstream, port, auth_file))
+        for path in (auth_file, config):
+            path.chmod(0o644)
+        log = folder / "pgbouncer.log"
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                [program, *run_as_user(upstream), str(config)],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            wait_until_listening(process, port, log)
+            yield database_target.app_url.set(host="127.0.0.1", port=port, database="w4r", query={})
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=STARTUP_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture(scope="module")
+async def pooled_engine(bouncer_url: URL) -> AsyncIterator[AsyncEngine]:
+    """The app's engine as it is configured behind PgBouncer."""
+    engine = create_engine(
+        bouncer_url,
+        pool_size=CLIENT_CONNECTIONS,
+        max_overflow=0,
+        statement_cache_size=0,
+        statement_timeout_ms=0,
+    )
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="module")
+async def direct_database(database_target: DatabaseTarget) -> AsyncIterator[Database]:
+    """The app role straight to PostgreSQL: writes the canaries, counts what survived."""
+    database = Database(create_engine(database_target.app_url, pool_size=2, max_overflow=0))
+    yield database
+    await database.dispose()
+
+
+def canary(section_id: uuid.UUID) -> str:
+    return f"canary-{section_id}@example.org"
+
+
+def visitor(section_id: uuid.UUID, number: int) -> str:
+    return f"visitor-{number}-{section_id}@example.org"
+
+
+async def create_section_with_canary(database: Database) -> uuid.UUID:
+    """A committed section (unique code) holding one canary member."""
+    code = "zz-" + uuid.uuid4().hex[:6]
+    async with database.session(TenantBinding.global_scope()) as session:
+        section = await SectionService(session).create(
+            SectionDraft(
+                code=code, name=code, country="GB", languages=["en"], time_zone="Europe/London"
+            )
+        )
+        await session.commit()
+    async with database.session(TenantBinding.for_section(section.id)) as session:
+        await MemberRepository(session).insert(
+            email=canary(section.id), display_name="Canary", role=MemberRole.SECTION_EDITOR
+        )
+        await session.commit()
+    return section.id
+
+
+MEMBERS_AND_SESSION = text(
+    "select coalesce(string_agg(email, ',' order by email), ''), pg_backend_pid(), "
+    "current_setting('w4r.section_id', true) from section_members"
+)
+
+
+@dataclass
+class Observations:
+    leaks: list[str]
+    backends_by_section: dict[uuid.UUID | None, set[int]]
+
+    def saw(self, section_id: uuid.UUID | None, backend: int) -> None:
+        self.backends_by_section.setdefault(section_id, set()).add(backend)
+
+
+async def bound_transaction(
+    database: Database, section_id: uuid.UUID, number: int, seen: Observations
+) -> None:
+    """Read the members (every other time after writing one) in a section's transaction:
+    every row it sees must carry its section's id in the address."""
+    async with database.session(TenantBinding.for_section(section_id)) as session:
+        expected = {canary(section_id)}
+        if number % 2 == 0:
+            expected.add(visitor(section_id, number))
+            await MemberRepository(session).insert(
+                email=visitor(section_id, number),
+                display_name="Visitor",
+                role=MemberRole.SECTION_EDITOR,
+            )
+        await asyncio.sleep(0)  # let other transactions queue for the two server sessions
+        emails, backend, setting = (await session.execute(MEMBERS_AND_SESSION)).one()
+        seen.saw(section_id, backend)
+        rows = set(emails.split(","))
+        foreign = [email for email in rows if str(section_id) not in email]
+        if setting != str(section_id) or foreign or not rows >= expected:
+            seen.leaks.append(f"{section_id} (bound to {setting}) saw {sorted(rows)}")
+        await session.commit()
+
+
+async def unbound_transaction(engine: AsyncEngine, seen: Observations) -> None:
+    """A transaction that binds nothing: tenant tables must read empty."""
+    async with engine.connect() as connection:
+        emails, backend, setting = (await connection.execute(MEMBERS_AND_SESSION)).one()
+        seen.saw(None, backend)
+        if emails or setting not in (None, ""):
+            seen.leaks.append(f"an unbound transaction saw {emails!r} (setting {setting!r})")
+        await connection.rollback()
+
+
+async def test_each_pooled_transaction_sees_only_its_own_sections_rows(
+    pooled_engine: AsyncEngine, direct_database: Database
+) -> None:
+    # Given four sections, each with one canary member
+    sections = [await create_section_with_canary(direct_database) for _ in range(SECTIONS)]
+    pooled = Database(pooled_engine)
+
+    # When many transactions run at once through PgBouncer (12 client connections sharing
+    # two server sessions), cycling through the sections, every other one writing a member,
+    # and every fifth binding nothing at all
+    seen = Observations(leaks=[], backends_by_section={})
+    work: list[Awaitable[None]] = []
+    for number, section_id in zip(range(TRANSACTIONS), itertools.cycle(sections), strict=False):
+        if number % 5 == 4:
+            work.append(unbound_transaction(pooled_engine, seen))
+        else:
+            work.append(bound_transaction(pooled, section_id, number, seen))
+    await asyncio.gather(*work)
+
+    # Then no transaction saw another section's rows, and unbound ones saw none
+    assert seen.leaks == []
+    # And the sections really shared PgBouncer's two server sessions
+    backends = set().union(*seen.backends_by_section.values())
+    assert len(backends) <= SERVER_POOL_SIZE
+    shared = [
+        backend
+        for backend in backends
+        if sum(backend in used for used in seen.backends_by_section.values()) > 1
+    ]
+    assert shared, seen.backends_by_section
+
+    # And every write landed in the section whose transaction made it, and nowhere else
+    for index, section_id in enumerate(sections):
+        async with direct_database.session(TenantBinding.for_section(section_id)) as session:
+            stored = set(
+                (await session.execute(text("select email from section_members"))).scalars()
+            )
+        written = {
+            visitor(section_id, number)
+            for number in range(TRANSACTIONS)
+            if number % SECTIONS == index and number % 5 != 4 and number % 2 == 0
+        }
+        assert stored == {canary(section_id)} | written
+
+
+async def test_a_failed_transaction_leaves_no_binding_on_the_shared_server_session(
+    pooled_engine: AsyncEngine, direct_database: Database
+) -> None:
+    # Given a section, and a transaction bound to it that fails after binding
+    section_id = await create_section_with_canary(direct_database)
+    pooled = Database(pooled_engine)
+    with pytest.raises(Exception, match="division by zero"):
+        async with pooled.session(TenantBinding.for_section(section_id)) as session:
+            await session.execute(text("select 1 / 0 from section_members"))
+
+    # When unbound transactions then run on every server session PgBouncer has
+    seen = Observations(leaks=[], backends_by_section={})
+    await asyncio.gather(*(unbound_transaction(pooled_engine, seen) for _ in range(20)))
+
+    # Then none of them sees the section's rows
+    assert seen.leaks == []
+
+
+MEMBER_ADD = """
+mutation ($input: SectionMemberAddInput!) {
+  sectionMemberAdd(input: $input) { member { email } errors { code } }
+}
+"""
+MEMBERS = "{ section { code members(first: 100) { nodes { email } } } }"
+GRAPHQL_REQUESTS = 120
+GRAPHQL_CONCURRENCY = 16
+
+
+@pytest.fixture
+async def pooled_app(
+    settings: Settings, database_target: DatabaseTarget, bouncer_url: URL
+) -> AsyncIterator[Starlette]:
+    """The real app, its request pool through PgBouncer, its totals listener direct."""
+    direct = database_target.app_url.render_as_string(hide_password=False)
+    pooled_settings = settings.model_copy(
+        update={
+            "database_statement_cache_size": 0,
+            "database_statement_timeout_ms": 0,
+            "database_pool_size": 6,
+            "database_max_overflow": 0,
+            "listener_database_url": SecretStr(direct),
+        }
+    )
+    target = DatabaseTarget(admin_url=database_target.admin_url, app_url=bouncer_url)
+    application = create_app(pooled_settings, target=target)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+async def test_graphql_requests_through_pgbouncer_see_only_their_sections_members(
+    pooled_app: Starlette,
+    graphql: GraphQLClient,
+    new_section: Callable[..., Awaitable[dict[str, Any]]],
+) -> None:
+    # Given sections created through the usual app
+    codes = [(await new_section())["code"] for _ in range(SECTIONS)]
+    transport = httpx.ASGITransport(app=pooled_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        pooled = GraphQLClient(http, graphql.token_for)
+
+        # When each section's admin adds a canary through the app served through PgBouncer
+        for code in codes:
+            data = await pooled.data(
+                MEMBER_ADD,
+                {
+                    "input": {
+                        "email": f"canary-{code}@example.org",
+                        "displayName": "Canary",
+                        "role": "SECTION_EDITOR",
+                    }
+                },
+                role=Role.SECTION_ADMIN,
+                token_section=code,
+                section=code,
+            )
+            assert data["sectionMemberAdd"]["errors"] == []
+
+        # And many requests read the members at once, cycling through the sections
+        semaphore = asyncio.Semaphore(GRAPHQL_CONCURRENCY)
+        answers: list[tuple[str, str, list[str]]] = []
+
+        async def read(code: str) -> None:
+            async with semaphore:
+                data = await pooled.data(
+                    MEMBERS, role=Role.SECTION_ADMIN, token_section=code, section=code
+                )
+            section = data["section"]
+            answers.append(
+                (code, section["code"], [node["email"] for node in section["members"]["nodes"]])
+            )
+
+        await asyncio.gather(
+            *(
+                read(code)
+                for _, code in zip(range(GRAPHQL_REQUESTS), itertools.cycle(codes), strict=False)
+            )
+        )
+
+    # Then every answer holds exactly its own section's canary
+    assert len(answers) == GRAPHQL_REQUESTS
+    assert [
+        answer
+        for answer in answers
+        if answer[1:] != (answer[0], [f"canary-{answer[0]}@example.org"])
+    ] == []
+
+
+async def test_the_totals_listener_keeps_its_direct_connection_behind_pgbouncer(
+    pooled_app: Starlette, bouncer_url: URL
+) -> None:
+    # Given the app served through PgBouncer, its listener connected and one subscriber
+    hub = pooled_app.state.graphql_services.hub
+    async with asyncio.timeout(NOTICE_TIMEOUT_SECONDS):
+        await hub.wait_connected()
+    campaign_id, case_id = uuid.uuid4(), uuid.uuid4()
+    async with hub.subscribe(campaign_id, case_id) as signals:
+        # When a transaction through PgBouncer notifies a change of that case's totals
+        pooled = await asyncpg.connect(
+            bouncer_url.set(drivername="postgresql").render_as_string(hide_password=False),
+            statement_cache_size=0,
+        )
+        try:
+            payload = json.dumps({"campaign": str(campaign_id), "case": str(case_id)})
+            await pooled.execute("select pg_notify($1, $2)", NOTIFY_CHANNEL, payload)
+        finally:
+            await pooled.close()
+
+        # Then the subscriber is signalled (a LISTEN through the pool would never hear it)
+        async with asyncio.timeout(NOTICE_TIMEOUT_SECONDS):
+            await signals.get()

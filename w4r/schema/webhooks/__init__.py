@@ -1,0 +1,1 @@
+"""GraphQL for webhooks (mirrors w4r/webhooks)."""

@@ -1,0 +1,1 @@
+"""Webhooks: subscriptions, the transactional delivery outbox, signing and the dispatcher."""
