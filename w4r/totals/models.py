@@ -73,7 +73,7 @@ class HistoricTotal(Timestamped, Base):
     __tablename__ = "historic_totals"
     __table_args__ = (CheckConstraint("quantity >= 0", name="quantity_positive"),)
 
-    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     quantity: Mapped[int] = mapped_column(BigInteger)
     qualifier: Mapped[Qualifier] = mapped_column(value_enum(Qualifier, "qualifier"))
     counted: Mapped[str] = mapped_column(Text)
