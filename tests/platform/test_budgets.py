@@ -23,11 +23,10 @@ from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from tests.conftest import GraphQLClient, section_input, unique_code
+from tests.servers import start_server, stop_server
 from tests.totals.test_live_totals import (
     MESSAGE_TIMEOUT_SECONDS,
     receive,
-    start_server,
-    stop_server,
     subscribe_totals,
     transport_ws,
 )

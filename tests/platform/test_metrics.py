@@ -35,7 +35,7 @@ from tests.actions.test_ledger_api import (
     section_in,
 )
 from tests.conftest import GraphQLClient
-from tests.totals.test_live_totals import start_server, stop_server
+from tests.servers import start_server, stop_server
 from w4r.actions.models import ActionType, Channel
 from w4r.app import create_app
 from w4r.platform.auth import Role

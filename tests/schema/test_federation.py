@@ -29,8 +29,8 @@ from tests.actions.test_ledger_api import publish_case
 from tests.campaigns.test_campaigns_api import case_input, create_campaign
 from tests.conftest import GraphQLClient, unique_code
 from tests.events.test_events_api import create_event, event_input, published_event, staff
+from tests.servers import RunningServer, serving
 from tests.tools import INTEROP, node
-from tests.totals.test_live_totals import RunningServer, start_server, stop_server
 from w4r.campaigns.repository import CampaignRepository
 from w4r.cases.repository import CaseRepository
 from w4r.events.repository import EventRepository
@@ -655,11 +655,8 @@ class Gateway:
 async def w4r_server(
     settings: Settings, database_target: DatabaseTarget
 ) -> AsyncIterator[RunningServer]:
-    running = await start_server(settings, database_target)
-    try:
+    async with serving(settings, database_target) as running:
         yield running
-    finally:
-        await stop_server(running)
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from tests.servers import RunningServer, serving, start_server, stop_server
 from tests.tools import INTEROP, node
-from tests.totals.test_live_totals import RunningServer, start_server, stop_server
 from w4r.platform.bootstrap import DatabaseTarget
 from w4r.settings import Settings
 
@@ -35,11 +35,8 @@ a validation error under application/json is 200)."""
 async def server(
     settings: Settings, database_target: DatabaseTarget
 ) -> AsyncIterator[RunningServer]:
-    running = await start_server(settings, database_target)
-    try:
+    async with serving(settings, database_target) as running:
         yield running
-    finally:
-        await stop_server(running)
 
 
 async def run_audit(url: str) -> tuple[int, dict[str, Any]]:

@@ -28,14 +28,12 @@ from websockets.typing import Subprotocol
 
 from tests.apikeys.test_api_keys_api import admin_of, created
 from tests.conftest import SECTION_CREATE, section_input, unique_code
+from tests.servers import RunningServer, start_server, stop_server
 from tests.totals.test_live_totals import (
     TOTALS_UPDATED,
-    RunningServer,
     World,
     create_world,
     graphql_client,
-    start_server,
-    stop_server,
 )
 from w4r.platform.auth import Role
 from w4r.platform.bootstrap import DatabaseTarget

@@ -16,14 +16,12 @@ from typing import Any
 
 import pytest
 
+from tests.servers import RunningServer, serving
 from tests.tools import INTEROP, node
 from tests.totals.test_live_totals import (
-    RunningServer,
     World,
     create_world,
     graphql_client,
-    start_server,
-    stop_server,
 )
 from w4r.platform.auth import Role
 from w4r.platform.bootstrap import DatabaseTarget
@@ -39,11 +37,8 @@ async def server(
     settings: Settings, database_target: DatabaseTarget
 ) -> AsyncIterator[RunningServer]:
     quick = settings.model_copy(update={"totals_update_interval_seconds": UPDATE_INTERVAL_SECONDS})
-    running = await start_server(quick, database_target)
-    try:
+    async with serving(quick, database_target) as running:
         yield running
-    finally:
-        await stop_server(running)
 
 
 @pytest.fixture(scope="module")

@@ -21,8 +21,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from starlette.applications import Starlette
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
@@ -35,7 +33,7 @@ from tests.campaigns.test_campaigns_api import (
     update_participation,
 )
 from tests.conftest import SECTION_CREATE, GraphQLClient, section_input, unique_code
-from w4r.app import create_app
+from tests.servers import RunningServer, start_server, stop_server
 from w4r.platform.auth import Role
 from w4r.platform.bootstrap import DatabaseTarget
 from w4r.settings import Settings
@@ -43,7 +41,6 @@ from w4r.settings import Settings
 UPDATE_INTERVAL_SECONDS = 0.5
 BURST_ACTIONS = 200
 BURST_CONCURRENCY = 20
-STARTUP_TIMEOUT_SECONDS = 20.0
 MESSAGE_TIMEOUT_SECONDS = 15.0
 GRAPHQL_TRANSPORT_WS = Subprotocol("graphql-transport-ws")
 
@@ -66,51 +63,6 @@ mutation ($input: ActionRecordInput!) {
 
 
 # --- two real servers ----------------------------------------------------------------------
-
-
-@dataclass
-class RunningServer:
-    """One app instance served by uvicorn on 127.0.0.1, as a task of this event loop."""
-
-    app: Starlette
-    server: uvicorn.Server
-    task: asyncio.Task[None]
-
-    @property
-    def port(self) -> int:
-        port: int = self.server.servers[0].sockets[0].getsockname()[1]
-        return port
-
-    @property
-    def http_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/graphql"
-
-
-async def start_server(settings: Settings, target: DatabaseTarget) -> RunningServer:
-    app = create_app(settings, target=target)
-    # port 0: the OS picks a free port at bind time (no race with other processes)
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(), name="w4r-test-uvicorn")
-    running = RunningServer(app=app, server=server, task=task)
-    async with asyncio.timeout(STARTUP_TIMEOUT_SECONDS):
-        while not server.started:  # uvicorn exposes a flag only: poll it
-            if task.done():
-                task.result()  # raises what stopped it
-                raise AssertionError("the server stopped during startup (see its log)")
-            await asyncio.sleep(0.02)
-        # the lifespan starts the totals listener without waiting: use the server once it listens
-        await app.state.graphql_services.hub.wait_connected()
-    return running
-
-
-async def stop_server(running: RunningServer) -> None:
-    running.server.should_exit = True
-    await running.task
 
 
 @pytest.fixture(scope="module")
