@@ -16,66 +16,42 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import platform
-import secrets
-import socket
-import statistics
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+from common import (
+    CAMPAIGN_CREATE,
+    CASE_CREATE,
+    CASE_PUBLISH,
+    HEADERS,
+    SECTION_CAMPAIGN_UPDATE,
+    SECTION_CREATE,
+    Caller,
+    embedded_database,
+    local_issuer,
+    median,
+    serve,
+)
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from w4r.platform import migrations
-from w4r.platform.auth import Role, TokenIssuer, generate_signing_key
+from w4r.platform.auth import Role, TokenIssuer
 from w4r.platform.database import Database, app_role_url, create_engine
-from w4r.platform.embedded import start_embedded
 from w4r.settings import Settings
 from w4r.totals.service import reconcile
 
 RESULTS = Path(__file__).parent / "results" / "ledger.json"
 SECTION_CODE = "bnc"
-STARTUP_TIMEOUT_SECONDS = 60.0
-HEADERS = {"accept": "application/graphql-response+json"}
 
-CAMPAIGN_CREATE = """
-mutation ($input: CampaignCreateInput!) {
-  campaignCreate(input: $input) { campaign { year } errors { field code message } }
-}
-"""
-CASE_CREATE = """
-mutation ($input: CaseCreateInput!) {
-  caseCreate(input: $input) { case { id slug } errors { field code message } }
-}
-"""
-CASE_PUBLISH = """
-mutation ($input: CasePublishInput!) {
-  casePublish(input: $input) { case { id } errors { field code message } }
-}
-"""
-SECTION_CREATE = """
-mutation ($input: SectionCreateInput!) {
-  sectionCreate(input: $input) { section { code } errors { field code message } }
-}
-"""
-SECTION_CAMPAIGN_UPDATE = """
-mutation ($input: SectionCampaignUpdateInput!) {
-  sectionCampaignUpdate(input: $input) { errors { field code message } }
-}
-"""
 ACTION_RECORD = """
 mutation ($input: ActionRecordInput!) {
   actionRecord(input: $input) { action { id } replayed errors { field code message } }
@@ -93,73 +69,6 @@ query ($id: UUID!, $year: Int!) {
 """
 
 
-# --- the server --------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@contextlib.contextmanager
-def serve(admin_url: URL, signing_key: str, workdir: Path) -> Iterator[str]:
-    """``python -m uvicorn --factory w4r.app:create_app`` on 127.0.0.1; yields its base URL."""
-    port = free_port()
-    environment = {
-        **os.environ,
-        "W4R_DATABASE_URL": admin_url.render_as_string(hide_password=False),
-        "W4R_MIGRATE_ON_START": "false",
-        "W4R_LOCAL_SIGNING_KEY": signing_key,
-        "W4R_DATA_DIR": str(workdir / "data"),
-        "W4R_ENVIRONMENT": "production",
-        "W4R_LOG_LEVEL": "WARNING",
-        # Every simulated client calls from 127.0.0.1: measure throughput, not the budget.
-        "W4R_IP_BUDGET_POINTS": "1000000000",
-        "W4R_SUPPORTER_HASH_KEY": secrets.token_hex(32),
-        "PYTHONPATH": os.pathsep.join(
-            [str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", "")]
-        ),
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "w4r.app:create_app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    # cwd: the temporary directory, so no .env of the checkout is read
-    process = subprocess.Popen(command, env=environment, cwd=workdir)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"the server exited during startup ({process.returncode})")
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(base + "/readyz", timeout=2.0).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise SystemExit("the server did not become ready")
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 # --- the world ---------------------------------------------------------------------------
 
 
@@ -167,38 +76,6 @@ def serve(admin_url: URL, signing_key: str, workdir: Path) -> Iterator[str]:
 class World:
     year: int
     case_id: str
-
-
-class Caller:
-    """GraphQL posts with a bearer token of a chosen role."""
-
-    def __init__(self, http: httpx.AsyncClient, issuer: TokenIssuer) -> None:
-        self.http = http
-        self.issuer = issuer
-
-    def token(self, role: Role, section: str | None = None, subject: str | None = None) -> str:
-        return self.issuer.issue(role, section_code=section, subject=subject, ttl_seconds=3600)
-
-    async def data(
-        self, query: str, variables: dict[str, Any], token: str, path: str = "/graphql"
-    ) -> Any:
-        response = await self.http.post(
-            path,
-            json={"query": query, "variables": variables},
-            headers={**HEADERS, "authorization": f"Bearer {token}"},
-        )
-        body = response.json()
-        if response.status_code != 200 or "errors" in body:
-            raise SystemExit(f"{response.status_code}: {body}")
-        return body["data"]
-
-    async def mutate(
-        self, query: str, name: str, values: dict[str, Any], token: str, path: str = "/graphql"
-    ) -> Any:
-        payload = (await self.data(query, {"input": values}, token, path))[name]
-        if payload["errors"]:
-            raise SystemExit(f"{name}: {payload['errors']}")
-        return payload
 
 
 async def set_up(caller: Caller) -> World:
@@ -408,10 +285,6 @@ async def check_exactness(
 # --- the run -------------------------------------------------------------------------------
 
 
-def median(values: list[float]) -> float:
-    return statistics.median(values)
-
-
 async def measure(
     base: str, issuer: TokenIssuer, admin_url: URL, arguments: argparse.Namespace
 ) -> dict[str, Any]:
@@ -520,26 +393,14 @@ def main() -> None:
 
     started = time.monotonic()
     load_before = os.getloadavg()[0]  # other work on the machine skews the figures
-    signing_key = generate_signing_key()
-    defaults = Settings(_env_file=None)
-    issuer = TokenIssuer(
-        signing_key, issuer=defaults.token_issuer, audience=defaults.token_audience
-    )
-    with tempfile.TemporaryDirectory(prefix="w4r-bench-") as directory:
-        workdir = Path(directory)
-        embedded = start_embedded(workdir / "pgdata", cleanup="delete")
-        try:
-            migrations.upgrade(embedded.admin_url)
-            key_json = json.dumps(signing_key.as_dict(private=True))
-            with serve(embedded.admin_url, key_json, workdir) as base:
-                print(
-                    f"server: uvicorn subprocess at {base} (client load runs in this process, "
-                    "so it does not take the server's CPU); embedded PostgreSQL in a "
-                    "temporary directory"
-                )
-                report = asyncio.run(measure(base, issuer, embedded.admin_url, arguments))
-        finally:
-            embedded.stop()
+    key_json, issuer = local_issuer()
+    with embedded_database() as (workdir, admin_url), serve(admin_url, key_json, workdir) as base:
+        print(
+            f"server: uvicorn subprocess at {base} (client load runs in this process, "
+            "so it does not take the server's CPU); embedded PostgreSQL in a "
+            "temporary directory"
+        )
+        report = asyncio.run(measure(base, issuer, admin_url, arguments))
     report["wall_seconds"] = time.monotonic() - started
     report["load_average_1m"] = {"before": load_before, "after": os.getloadavg()[0]}
     RESULTS.parent.mkdir(exist_ok=True)

@@ -1,0 +1,239 @@
+"""What the benchmarks in this folder share: a free port on 127.0.0.1, servers in
+subprocesses (w4r under uvicorn, or any other command), an embedded PostgreSQL, locally
+signed tokens, and a GraphQL caller.
+
+The benchmarks are scripts (``python bench/<name>.py``), so this module is imported by its
+plain name: the script's folder is first on ``sys.path``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy.engine import URL
+
+from w4r.platform import migrations
+from w4r.platform.auth import Role, TokenIssuer, generate_signing_key
+from w4r.platform.embedded import start_embedded
+from w4r.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+STARTUP_TIMEOUT_SECONDS = 60.0
+HEADERS = {"accept": "application/graphql-response+json"}
+
+CAMPAIGN_CREATE = """
+mutation ($input: CampaignCreateInput!) {
+  campaignCreate(input: $input) { campaign { year } errors { field code message } }
+}
+"""
+CASE_CREATE = """
+mutation ($input: CaseCreateInput!) {
+  caseCreate(input: $input) { case { id slug } errors { field code message } }
+}
+"""
+CASE_PUBLISH = """
+mutation ($input: CasePublishInput!) {
+  casePublish(input: $input) { case { id } errors { field code message } }
+}
+"""
+SECTION_CREATE = """
+mutation ($input: SectionCreateInput!) {
+  sectionCreate(input: $input) { section { code } errors { field code message } }
+}
+"""
+SECTION_CAMPAIGN_UPDATE = """
+mutation ($input: SectionCampaignUpdateInput!) {
+  sectionCampaignUpdate(input: $input) { errors { field code message } }
+}
+"""
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+# --- servers in subprocesses -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Server:
+    """A server subprocess listening on 127.0.0.1."""
+
+    name: str
+    base: str
+    process: subprocess.Popen[bytes]
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+
+@contextlib.contextmanager
+def running(
+    name: str,
+    command: list[str],
+    environment: dict[str, str],
+    cwd: Path,
+    port: int,
+    is_ready: Callable[[str], bool],
+) -> Iterator[Server]:
+    """Start ``command``, wait until ``is_ready(base URL)``; stop it on leaving."""
+    process = subprocess.Popen(command, env=environment, cwd=cwd)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        while True:
+            if process.poll() is not None:
+                raise SystemExit(f"{name} exited during startup ({process.returncode})")
+            with contextlib.suppress(httpx.TransportError):
+                if is_ready(base):
+                    break
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{name} did not become ready")
+            time.sleep(0.1)
+        yield Server(name, base, process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def python_path() -> str:
+    return os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+
+
+def uvicorn_command(target: str, port: int, *extra: str) -> list[str]:
+    """One uvicorn worker on 127.0.0.1, warnings only, no access log."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        *extra,
+        target,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+
+
+def _readyz(base: str) -> bool:
+    return httpx.get(base + "/readyz", timeout=2.0).status_code == 200
+
+
+@contextlib.contextmanager
+def serve_w4r(admin_url: URL, signing_key: str, workdir: Path) -> Iterator[Server]:
+    """``python -m uvicorn --factory w4r.app:create_app`` on 127.0.0.1, production mode."""
+    port = free_port()
+    environment = {
+        **os.environ,
+        "W4R_DATABASE_URL": admin_url.render_as_string(hide_password=False),
+        "W4R_MIGRATE_ON_START": "false",
+        "W4R_LOCAL_SIGNING_KEY": signing_key,
+        "W4R_DATA_DIR": str(workdir / "data"),
+        "W4R_ENVIRONMENT": "production",
+        "W4R_LOG_LEVEL": "WARNING",
+        # Every simulated client calls from 127.0.0.1: measure throughput, not the budget.
+        "W4R_IP_BUDGET_POINTS": "1000000000",
+        "W4R_SUPPORTER_HASH_KEY": secrets.token_hex(32),
+        "W4R_WEBHOOK_SECRET_KEY": secrets.token_hex(32),
+        "PYTHONPATH": python_path(),
+    }
+    command = uvicorn_command("w4r.app:create_app", port, "--factory")
+    # cwd: the temporary directory, so no .env of the checkout is read
+    with running("w4r", command, environment, workdir, port, _readyz) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def serve(admin_url: URL, signing_key: str, workdir: Path) -> Iterator[str]:
+    """:func:`serve_w4r`, yielding only its base URL."""
+    with serve_w4r(admin_url, signing_key, workdir) as server:
+        yield server.base
+
+
+# --- the database and tokens ---------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def embedded_database() -> Iterator[tuple[Path, URL]]:
+    """A migrated embedded PostgreSQL in a temporary directory (deleted on leaving): yields
+    that directory and the admin (superuser) URL."""
+    with tempfile.TemporaryDirectory(prefix="w4r-bench-") as directory:
+        workdir = Path(directory)
+        embedded = start_embedded(workdir / "pgdata", cleanup="delete")
+        try:
+            migrations.upgrade(embedded.admin_url)
+            yield workdir, embedded.admin_url
+        finally:
+            embedded.stop()
+
+
+def local_issuer() -> tuple[str, TokenIssuer]:
+    """A fresh signing key (as the server's ``W4R_LOCAL_SIGNING_KEY``) and its issuer."""
+    signing_key = generate_signing_key()
+    defaults = Settings(_env_file=None)
+    issuer = TokenIssuer(
+        signing_key, issuer=defaults.token_issuer, audience=defaults.token_audience
+    )
+    return json.dumps(signing_key.as_dict(private=True)), issuer
+
+
+class Caller:
+    """GraphQL posts with a bearer token of a chosen role."""
+
+    def __init__(self, http: httpx.AsyncClient, issuer: TokenIssuer) -> None:
+        self.http = http
+        self.issuer = issuer
+
+    def token(self, role: Role, section: str | None = None, subject: str | None = None) -> str:
+        return self.issuer.issue(role, section_code=section, subject=subject, ttl_seconds=3600)
+
+    async def data(
+        self, query: str, variables: dict[str, Any], token: str, path: str = "/graphql"
+    ) -> Any:
+        response = await self.http.post(
+            path,
+            json={"query": query, "variables": variables},
+            headers={**HEADERS, "authorization": f"Bearer {token}"},
+        )
+        body = response.json()
+        if response.status_code != 200 or "errors" in body:
+            raise SystemExit(f"{response.status_code}: {body}")
+        return body["data"]
+
+    async def mutate(
+        self, query: str, name: str, values: dict[str, Any], token: str, path: str = "/graphql"
+    ) -> Any:
+        payload = (await self.data(query, {"input": values}, token, path))[name]
+        if payload["errors"]:
+            raise SystemExit(f"{name}: {payload['errors']}")
+        return payload
