@@ -10,18 +10,22 @@ from typing import Any
 
 import pytest
 from joserfc import jws, jwt
-from joserfc.jwk import ECKey, OctKey
+from joserfc.jwk import ECKey, Key, KeySet, OctKey, import_key
 
 from tests.conftest import SECTION_CREATE, GraphQLClient, section_input, unique_code
+from w4r.platform import auth as auth_module
 from w4r.platform.auth import (
     Principal,
     Role,
+    StaticKeys,
     TokenError,
     TokenIssuer,
     TokenVerifier,
+    TrustedIssuer,
     bearer_token,
     generate_signing_key,
     local_issuer,
+    principal_from_claims,
     public_key_set,
 )
 
@@ -616,3 +620,105 @@ async def test_no_authorization_header_is_the_anonymous_caller(graphql: GraphQLC
 
     # then
     assert data == {"viewer": {"role": "ANONYMOUS", "subject": None, "sectionCode": None}}
+
+
+# --- remembering verified signatures ---------------------------------------------------------
+
+
+async def test_a_token_sent_again_is_not_verified_again_but_its_claims_are(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a verifier that counts signature checks, and a token it accepted once
+    checks: list[str] = []
+    real_check = auth_module._check_signature
+
+    def counted(compact: Any, key: Any) -> None:
+        checks.append("checked")
+        real_check(compact, key)
+
+    monkeypatch.setattr(auth_module, "_check_signature", counted)
+    accepting = verifier()
+    token = issuer().issue(Role.IS_ADMIN, ttl_seconds=60)
+    first = await accepting.verify(token)
+
+    # when the same token comes again, then a tampered copy of it
+    again = await accepting.verify(token)
+    head, payload, signature = token.split(".")
+    tampered = ".".join(
+        [head, payload, signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB")]
+    )
+    with pytest.raises(TokenError):
+        await accepting.verify(tampered)
+
+    # then the signature was checked for the first and the tampered token only
+    assert again == first
+    assert checks == ["checked", "checked"]
+
+
+async def test_a_remembered_token_is_still_refused_once_expired(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a token accepted while valid
+    accepting = verifier()
+    issued_at = now()
+    token = issuer().issue(Role.IS_ADMIN, ttl_seconds=60, now=issued_at)
+    await accepting.verify(token)
+
+    # when the clock passes its expiry (beyond the leeway)
+    monkeypatch.setattr(time, "time", lambda: issued_at + 60 + 2 * LEEWAY_SECONDS)
+
+    # then the same bytes are refused: the time claims are checked on every request
+    with pytest.raises(TokenError, match="expired"):
+        await accepting.verify(token)
+
+
+class MutableKeys:
+    """A key source that a test rotates, as a provider's JWKS rotates."""
+
+    def __init__(self, keys: KeySet) -> None:
+        self.source = StaticKeys(keys)
+
+    def replace(self, keys: KeySet) -> None:
+        self.source = StaticKeys(keys)
+
+    async def key_for(self, kid: str | None) -> Key | None:
+        return await self.source.key_for(kid)
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
+
+
+async def test_a_remembered_token_is_refused_once_its_key_leaves_the_key_set() -> None:
+    # given a token accepted under a key set holding its key
+    keys = MutableKeys(public_key_set(KEY))
+    accepting = TokenVerifier(
+        [
+            TrustedIssuer(
+                issuer=ISSUER, audience=AUDIENCE, keys=keys, read_principal=principal_from_claims
+            )
+        ],
+        leeway_seconds=LEEWAY_SECONDS,
+    )
+    token = issuer().issue(Role.IS_ADMIN, ttl_seconds=60)
+    await accepting.verify(token)
+
+    # when the key is rotated out (another key under the same id, as a provider's JWKS may)
+    other = generate_signing_key().as_dict(private=False)
+    other["kid"] = str(KEY.kid)
+    replacement = import_key(other, "EC")
+    keys.replace(KeySet([replacement]))
+
+    # then the token is verified again against the new set, and refused
+    with pytest.raises(TokenError):
+        await accepting.verify(token)
+
+
+async def test_the_memory_of_verified_tokens_is_bounded() -> None:
+    small = TokenVerifier(
+        [local_issuer(public_key_set(KEY), issuer=ISSUER, audience=AUDIENCE)],
+        leeway_seconds=LEEWAY_SECONDS,
+        verified_signatures=3,
+    )
+    for _ in range(10):
+        await small.verify(issuer().issue(Role.IS_ADMIN, ttl_seconds=60))
+    assert len(small._verified) == 3

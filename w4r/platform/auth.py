@@ -19,10 +19,12 @@ caller: it never contains the token or any part of it, so it may also be logged.
 from __future__ import annotations
 
 import enum
+import hashlib
 import json
 import os
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +54,9 @@ ROLE_CLAIM: Final = "w4r_role"
 SECTION_CLAIM: Final = "w4r_section"
 
 MAX_TOKEN_BYTES: Final = 8192
+VERIFIED_SIGNATURES: Final = 4096
+"""Tokens whose signature a verifier remembers as checked (their SHA-256, least recently
+used out first): a few hundred bytes each."""
 MAX_KEY_ID_LENGTH: Final = 256
 JWE_DOTS: Final = 4
 """A compact JWE has five parts; it is refused with its own message."""
@@ -216,7 +221,13 @@ class TokenVerifier:
     claims and header ``typ``, and no ``crit`` header.
     """
 
-    def __init__(self, issuers: Sequence[TrustedIssuer], *, leeway_seconds: int) -> None:
+    def __init__(
+        self,
+        issuers: Sequence[TrustedIssuer],
+        *,
+        leeway_seconds: int,
+        verified_signatures: int = VERIFIED_SIGNATURES,
+    ) -> None:
         names = [trusted.issuer for trusted in issuers]
         if len(set(names)) != len(names):
             raise ValueError(f"Two trusted token issuers share a name: {names}.")
@@ -224,6 +235,8 @@ class TokenVerifier:
         self._claims = {
             trusted.issuer: _claims_registry(trusted, leeway_seconds) for trusted in issuers
         }
+        self._verified: OrderedDict[bytes, Key] = OrderedDict()
+        self._verified_limit = verified_signatures
 
     async def verify(self, token: str) -> Principal:
         """The caller the token names; TokenError (message safe to show) when refused."""
@@ -239,12 +252,27 @@ class TokenVerifier:
             raise TokenError(REFUSED + "its header must name the signing key ('kid').")
         if key is None:
             raise TokenError(REFUSED + f"No key for kid: {kid!r}")
-        _check_signature(compact, key)
+        self._check_signature_once(token, compact, key)
         try:
             self._claims[trusted.issuer].validate(claims)
         except JoseError as error:
             raise TokenError(REFUSED + (error.description or error.error)) from None
         return trusted.read_principal(claims)
+
+    def _check_signature_once(self, token: str, compact: CompactSignature, key: Key) -> None:
+        """Verify the signature, unless these exact bytes were verified with this very key
+        object (a client sends the same token with every request until it expires; an ES256
+        verification is about a tenth of a small request). Everything else (the time
+        claims, the audience, the role) is checked on every request; a key that left its
+        key set is a different object or none, so a cached result never outlives it."""
+        digest = hashlib.sha256(token.encode("utf-8")).digest()
+        if self._verified.get(digest) is key:
+            self._verified.move_to_end(digest)
+            return
+        _check_signature(compact, key)
+        self._verified[digest] = key
+        if len(self._verified) > self._verified_limit:
+            self._verified.popitem(last=False)
 
     async def aclose(self) -> None:
         """Release what the key sources hold (a provider's HTTP client)."""
