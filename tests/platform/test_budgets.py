@@ -24,6 +24,7 @@ from starlette.applications import Starlette
 
 from tests.conftest import GraphQLClient, section_input, unique_code
 from tests.servers import start_server, stop_server
+from tests.tools import missing
 from tests.totals.test_live_totals import (
     MESSAGE_TIMEOUT_SECONDS,
     receive,
@@ -148,7 +149,10 @@ async def redis_url() -> str:
     try:
         await client.ping()
     except (redis.exceptions.ConnectionError, OSError) as error:
-        pytest.skip(f"no Redis answers at {url} ({REDIS_URL_VARIABLE}): {error}")
+        missing(
+            f"Redis at {url} ({type(error).__name__})",
+            f"start redis-server, or set {REDIS_URL_VARIABLE} to one",
+        )
     finally:
         await client.aclose()
     return url
