@@ -71,7 +71,9 @@ def _bounded(prefix: str, identity: str) -> str:
     return prefix + "sha256:" + hashlib.sha256(identity.encode()).hexdigest()
 
 
-def _client(principal: Principal, client_id: str | None) -> str:
+def client_identity(principal: Principal, client_id: str | None) -> str:
+    """Who an idempotency key belongs to: the device of an anonymous caller (its clientId,
+    required), the token subject otherwise; bounded in length."""
     if principal.is_anonymous:
         if not client_id or not client_id.strip():
             raise InvalidInputError.one(
@@ -99,7 +101,7 @@ def _recorder(info: Info, client_id: str | None, method: str, channel: Channel |
     return Recorder(
         reporter_kind=kind,
         reporter_ref=principal.subject,
-        client_id=_client(principal, client_id),
+        client_id=client_identity(principal, client_id),
         channel=chosen,
         method=method,
     )
@@ -225,7 +227,7 @@ class ActionMutations:
                 Recorder(
                     reporter_kind=kind,
                     reporter_ref=principal.subject,
-                    client_id=_client(principal, input.client_id),
+                    client_id=client_identity(principal, input.client_id),
                     channel=Channel.OFFLINE_REPORT,
                     method="tallyReport",
                 ),

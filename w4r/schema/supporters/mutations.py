@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 from uuid import UUID
@@ -11,9 +10,9 @@ import strawberry
 
 from w4r.actions.drafts import Recorder
 from w4r.actions.models import Channel, ReporterKind
-from w4r.platform.auth import Principal, Role
-from w4r.platform.errors import InvalidInputError, ProblemCode
+from w4r.platform.auth import Role
 from w4r.schema.abuse import PublicWriteKind, screen_public_write
+from w4r.schema.actions.mutations import client_identity
 from w4r.schema.context import Context, Info
 from w4r.schema.errors import UserError, run_mutation
 from w4r.schema.supporters.inputs import (
@@ -36,7 +35,6 @@ from w4r.supporters.service import (
 from w4r.tenants.repository import SectionRepository
 
 T = TypeVar("T")
-MAX_CLIENT_ID = 200
 
 
 @strawberry.type
@@ -102,31 +100,13 @@ class SupporterErasePayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-def _client(principal: Principal, client_id: str | None) -> str:
-    """Who a signature's idempotency key belongs to: the device of an anonymous caller,
-    the token subject otherwise (bounded in length like the ledger's)."""
-    if principal.is_anonymous:
-        if not client_id or not client_id.strip():
-            raise InvalidInputError.one(
-                "clientId",
-                ProblemCode.REQUIRED,
-                "Anonymous callers send a clientId (a UUID kept by the site or app).",
-            )
-        prefix, identity = "anonymous:", client_id.strip()
-    else:
-        prefix, identity = f"{principal.role.value}:", principal.subject or ""
-    if len(prefix + identity) <= MAX_CLIENT_ID:
-        return prefix + identity
-    return prefix + "sha256:" + hashlib.sha256(identity.encode()).hexdigest()
-
-
 def _recorder(info: Info, client_id: str | None) -> Recorder:
     principal = info.context.principal
     partner = principal.role is Role.PARTNER_APP
     return Recorder(
         reporter_kind=ReporterKind.PARTNER_APP if partner else ReporterKind.SUPPORTER,
         reporter_ref=principal.subject,
-        client_id=_client(principal, client_id),
+        client_id=client_identity(principal, client_id),
         channel=Channel.PARTNER_APP if partner else Channel.ONLINE,
         method="petitionSign",
     )
