@@ -42,6 +42,8 @@ from w4r.platform.embedded import start_embedded
 from w4r.settings import Settings
 
 TEST_DATABASE_URL_VARIABLE = "W4R_TEST_DATABASE_URL"
+# A test process builds hundreds of apps: frozen, their cycles would never be collected.
+os.environ.setdefault("W4R_GC_FREEZE", "false")
 UNLIMITED = 1_000_000
 """A public write allowance no test reaches (tests/abuse use small ones)."""
 
@@ -115,6 +117,9 @@ def settings(
         api_key_budget_points=100_000_000,
         # tests/webhooks drain the outbox themselves, with their own dispatchers.
         webhook_dispatcher=False,
+        # Tests read back what they just wrote, often with plain SQL: the response cache is
+        # tested with apps of its own (tests/schema/test_response_cache.py).
+        response_cache_enabled=False,
     )
 
 

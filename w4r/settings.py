@@ -95,6 +95,11 @@ class Settings(BaseSettings):
         description="Largest request body; a 10,000-row actionsImport is about 2.5 MB.",
     )
     document_cache_size: int = Field(default=256, ge=0)
+    gc_freeze: bool = Field(
+        default=True,
+        description="After start-up, move every object built so far out of the garbage "
+        "collector's reach (gc.freeze): full collections then skip the schema and mappers.",
+    )
     section_cache_seconds: float = Field(
         default=5.0,
         ge=0,
@@ -261,6 +266,39 @@ class Settings(BaseSettings):
     )
     trusted_document_cache_size: int = Field(
         default=1_024, ge=0, description="Trusted documents each replica keeps in memory."
+    )
+
+    # --- response cache --------------------------------------------------------------------
+    response_cache_enabled: bool = Field(
+        default=True,
+        description="Keep whole answers to public queries of published data in memory "
+        "(docs/caching.md).",
+    )
+    response_cache_max_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=0,
+        description="Memory the cached answers of one worker may take (bytes); least "
+        "recently used answers go first.",
+    )
+    response_cache_totals_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="How old the totals in a cached answer may be; recording actions never "
+        "flushes the cache (0: answers with totals are not cached).",
+    )
+    response_cache_max_age_seconds: float = Field(
+        default=3_600.0,
+        gt=0,
+        description="The longest any cached answer is kept, even when nothing it contains "
+        "changed (a safety net: every change already invalidates).",
+    )
+    response_cache_http_max_age_seconds: int = Field(
+        default=60,
+        ge=0,
+        le=86_400,
+        description="Cache-Control max-age of a cacheable persisted-query GET whose answer "
+        "has no totals (one with totals gets `response_cache_totals_seconds`).",
     )
 
     # --- supporters, consent and mail ------------------------------------------------------

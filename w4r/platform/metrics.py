@@ -88,6 +88,33 @@ SUBSCRIPTION_CLIENTS: Final = Gauge(
     registry=REGISTRY,
     multiprocess_mode="livesum",
 )
+RESPONSE_CACHE_HITS: Final = Counter(
+    "w4r_response_cache_hits",
+    "Public queries answered from the response cache (docs/caching.md).",
+    registry=REGISTRY,
+)
+RESPONSE_CACHE_MISSES: Final = Counter(
+    "w4r_response_cache_misses",
+    "Cacheable-looking public queries the response cache had no fresh answer for.",
+    registry=REGISTRY,
+)
+RESPONSE_CACHE_EVICTIONS: Final = Counter(
+    "w4r_response_cache_evictions",
+    "Cached answers dropped to stay within W4R_RESPONSE_CACHE_MAX_BYTES.",
+    registry=REGISTRY,
+)
+RESPONSE_CACHE_INVALIDATIONS: Final = Counter(
+    "w4r_response_cache_invalidations",
+    "Times every cached answer became unservable: a change to cached data, or the loss "
+    "or return of the change listener's connection.",
+    registry=REGISTRY,
+)
+RESPONSE_CACHE_BYTES: Final = Gauge(
+    "w4r_response_cache_bytes",
+    "Memory the cached answers take (bytes, as the cache counts them).",
+    registry=REGISTRY,
+    multiprocess_mode="livesum",
+)
 
 # --- bounded label values --------------------------------------------------------------------
 

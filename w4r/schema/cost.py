@@ -73,10 +73,12 @@ from graphql import (
     ExecutionResult as GraphQLExecutionResult,
 )
 from graphql.execution.values import get_variable_values
+from starlette.requests import HTTPConnection
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
 from w4r.abuse.screening import client_identity
+from w4r.platform.auth import Principal
 from w4r.platform.ratelimit import Allowance, Budgets, Verdict
 from w4r.schema.context import Context
 from w4r.schema.pagination import MAX_PAGE_SIZE
@@ -500,13 +502,18 @@ class Payer:
 
     @classmethod
     def of(cls, context: Context) -> Payer:
-        settings = context.services.settings
-        api_key_id = context.principal.api_key_id
+        return cls.of_caller(context.principal, context.request, context.services.settings)
+
+    @classmethod
+    def of_caller(
+        cls, principal: Principal, connection: HTTPConnection, settings: Settings
+    ) -> Payer:
+        api_key_id = principal.api_key_id
         if api_key_id is not None:
             allowance = Allowance(settings.api_key_budget_points, settings.api_key_budget_seconds)
             return cls(API_KEY_BUCKET, str(api_key_id), allowance)
         # Keyed as the public write limits key addresses: an IPv6 address counts as its /64.
-        client = context.request.client
+        client = connection.client
         address = client_identity(client.host if client is not None else None)
         allowance = Allowance(settings.ip_budget_points, settings.ip_budget_seconds)
         return cls(ADDRESS_BUCKET, address, allowance)

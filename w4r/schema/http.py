@@ -17,6 +17,7 @@ credential closes the connection with 4403.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -73,7 +74,9 @@ from w4r.schema.abuse import (
     with_trusted_document,
 )
 from w4r.schema.context import Context, GraphQLServices
+from w4r.schema.response_cache import CACHE_HEADER, NO_STORE, ResponseCache, may_be_cached
 from w4r.schema.telemetry import ExecutedOperation
+from w4r.tenants.registry import SectionRef
 from w4r.tenants.resolution import SECTION_HEADER, RequestHints, host_name, resolve_section
 
 logger = logging.getLogger(__name__)
@@ -241,6 +244,7 @@ class GraphQLView(GraphQL[Context, None]):
     ) -> GraphQLHTTPResponse:
         context: Context = request.state.context
         request.state.is_request_error = is_request_error(result)
+        cached_data = None
         if result.errors:
             await context.unit_of_work.rollback()
             context.audit.request_rolled_back()
@@ -259,9 +263,15 @@ class GraphQLView(GraphQL[Context, None]):
                 )
                 request.state.error_codes = ["COMMIT_FAILED"]
                 return cast("GraphQLHTTPResponse", {"data": None, **failed})
+            if self.response_cache is not None:
+                # Committed: invalidate what the writes changed before answering, and keep
+                # a cacheable answer.
+                query, operation_name = getattr(request.state, "executed", (None, None))
+                self.response_cache.after_commit(request, query, operation_name)
+                cached_data = self.response_cache.keep(request, context, result, query)
         body: dict[str, Any] = {}
         if not request.state.is_request_error:
-            body["data"] = result.data
+            body["data"] = result.data if cached_data is None else cached_data
         request.state.error_codes = []
         if result.errors:
             body["errors"] = [format_error(error) for error in result.errors]
@@ -272,6 +282,8 @@ class GraphQLView(GraphQL[Context, None]):
 
     documents: DocumentCache = DocumentCache(0)
     """Trusted documents this replica has read (set by :func:`build_view`)."""
+    response_cache: ResponseCache | None = None
+    """Answers to public queries (set by :func:`build_view`; None when switched off)."""
 
     async def _trusted_request_data(
         self, request: Request, request_data: GraphQLRequestData
@@ -293,6 +305,7 @@ class GraphQLView(GraphQL[Context, None]):
         request: Request = kwargs["request"]
         request_data, is_trusted = await self._trusted_request_data(request, kwargs["request_data"])
         kwargs["request_data"] = request_data
+        request.state.executed = (request_data.query, request_data.operation_name)
         if request.method != "GET":  # a mutation over GET is refused with 405 below
             refusal = untrusted_write_refusal(
                 request.state.context, request_data, is_trusted=is_trusted
@@ -378,11 +391,11 @@ async def authenticate_authorization(
     return await services.verifier.verify(token)
 
 
-async def build_context(
+async def request_section(
     connection: HTTPConnection, principal: Principal, services: GraphQLServices
-) -> Context:
-    """The request's context: its section (SectionResolutionError when it has none it may
-    use) and a unit of work bound to that section, or to the global scope."""
+) -> SectionRef | None:
+    """The section the request is for (None: the global scope), bound to the log context;
+    SectionResolutionError when it has none the caller may use."""
     hints = RequestHints(
         host=host_name(connection.headers.get("host")),
         header=connection.headers.get(SECTION_HEADER),
@@ -391,6 +404,15 @@ async def build_context(
     )
     section = resolve_section(await services.registry.snapshot(), hints)
     bind_section(None if section is None else section.code)
+    return section
+
+
+async def build_context(
+    connection: HTTPConnection, principal: Principal, services: GraphQLServices
+) -> Context:
+    """The request's context: its section (SectionResolutionError when it has none it may
+    use) and a unit of work bound to that section, or to the global scope."""
+    section = await request_section(connection, principal, services)
     binding = (
         TenantBinding.global_scope() if section is None else TenantBinding.for_section(section.id)
     )
@@ -495,6 +517,7 @@ def make_endpoint(view: GraphQLView) -> Any:
             )
         request.state.media_type = media_type
 
+        body = None
         if request.method == "POST":
             body = await _read_body(request, services.settings.max_request_bytes)
             if body is None:
@@ -518,6 +541,14 @@ def make_endpoint(view: GraphQLView) -> Any:
                 headers={"WWW-Authenticate": f'Bearer error="{error.oauth_error}"'},
             )
 
+        cache = view.response_cache
+        if cache is not None and may_be_cached(principal):
+            # A hit needs the caller and the section only: no unit of work, no audit record.
+            with contextlib.suppress(SectionResolutionError):  # refused below, as always
+                section = await request_section(request, principal, services)
+                cached = await cache.answer(request, principal, section, services, body, media_type)
+                if cached is not None:
+                    return cached
         try:
             request.state.context = await build_context(request, principal, services)
         except SectionResolutionError as error:
@@ -559,6 +590,10 @@ def make_endpoint(view: GraphQLView) -> Any:
             request.state, "is_request_error", False
         ):
             response.status_code = 400
+        if cache is None:
+            response.headers["cache-control"] = NO_STORE
+        else:
+            cache.finish(request, request.state.context, response)
         return response
 
     return observed(graphql_endpoint)
@@ -631,7 +666,8 @@ def observed(endpoint: Callable[[Request], Awaitable[Response]]) -> Any:
                     seconds * 1000,
                     ", ".join(codes) or "none",
                 )
-            observe_pool(request.app.state.graphql_services.database.engine.pool)
+            if response.headers.get(CACHE_HEADER) != "HIT":  # a hit used no connection
+                observe_pool(request.app.state.graphql_services.database.engine.pool)
         return response
 
     return observed_endpoint
@@ -648,7 +684,11 @@ def in_log_context(handler: Callable[[WebSocket], Awaitable[None]]) -> Any:
 
 
 def build_view(
-    schema: strawberry.Schema, *, graphql_ide: bool, trusted_document_cache_size: int = 1024
+    schema: strawberry.Schema,
+    *,
+    graphql_ide: bool,
+    trusted_document_cache_size: int = 1024,
+    response_cache: ResponseCache | None = None,
 ) -> GraphQLView:
     view = GraphQLView(
         schema,
@@ -660,4 +700,5 @@ def build_view(
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
     )
     view.documents = DocumentCache(trusted_document_cache_size)
+    view.response_cache = response_cache
     return view

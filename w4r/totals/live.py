@@ -20,21 +20,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
 
-import asyncpg  # type: ignore[import-untyped]
-
 from w4r.actions.repository import NOTIFY_CHANNEL
+from w4r.platform.listening import listen_forever
 
 logger = logging.getLogger(__name__)
 
 Topic = tuple[UUID, UUID | None]
-RECONNECT_SECONDS = (0.5, 1.0, 2.0, 5.0)
-
-
-def _setter(event: asyncio.Event) -> Any:
-    def set_event(_connection: Any) -> None:
-        event.set()
-
-    return set_event
 
 
 class TotalsHub:
@@ -64,31 +55,20 @@ class TotalsHub:
                 await self._task
 
     async def _listen(self) -> None:
-        attempt = 0
-        while True:
-            try:
-                connection = await asyncpg.connect(self._dsn)
-            except (OSError, asyncpg.PostgresError) as error:
-                delay = RECONNECT_SECONDS[min(attempt, len(RECONNECT_SECONDS) - 1)]
-                logger.warning("totals listener cannot connect (%s); retrying in %ss", error, delay)
-                attempt += 1
-                await asyncio.sleep(delay)
-                continue
-            attempt = 0
-            lost = asyncio.Event()
-            connection.add_termination_listener(_setter(lost))
-            try:
-                await connection.add_listener(NOTIFY_CHANNEL, self._on_notify)
-                self._connected.set()
-                # Anything may have changed while no one listened: refresh every topic.
-                for topic in list(self._subscribers):
-                    self._mark(topic)
-                await lost.wait()
-                logger.warning("totals listener lost its connection; reconnecting")
-            finally:
-                self._connected.clear()
-                with contextlib.suppress(Exception):
-                    await connection.close()
+        await listen_forever(
+            self._dsn,
+            NOTIFY_CHANNEL,
+            self._on_notify,
+            name="totals",
+            connected=self._on_connected,
+            disconnected=self._connected.clear,
+        )
+
+    def _on_connected(self, _pid: int) -> None:
+        self._connected.set()
+        # Anything may have changed while no one listened: refresh every topic.
+        for topic in list(self._subscribers):
+            self._mark(topic)
 
     def _on_notify(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
         try:
