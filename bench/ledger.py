@@ -51,6 +51,8 @@ from w4r.totals.service import reconcile
 
 RESULTS = Path(__file__).parent / "results" / "ledger.json"
 SECTION_CODE = "bnc"
+IMPORTER = "bench-importer"
+"""The token subject of the import rounds (their keys' client is derived from it)."""
 
 ACTION_RECORD = """
 mutation ($input: ActionRecordInput!) {
@@ -220,7 +222,7 @@ def import_rows(world: World, count: int) -> list[dict[str, Any]]:
 
 
 async def import_round(caller: Caller, world: World, rows: int) -> ImportRound:
-    token = caller.token(Role.SECTION_ADMIN, SECTION_CODE, subject="bench-importer")
+    token = caller.token(Role.SECTION_ADMIN, SECTION_CODE, subject=IMPORTER)
     body = json.dumps(
         {"query": ACTIONS_IMPORT, "variables": {"input": {"actions": import_rows(world, rows)}}},
         separators=(",", ":"),

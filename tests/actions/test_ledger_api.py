@@ -948,6 +948,69 @@ async def test_identical_concurrent_imports_count_once(
     await no_drift(app_engine)
 
 
+async def test_a_batch_of_earlier_and_new_rows_counts_only_the_new_ones(
+    graphql: GraphQLClient, new_section: NewSection, world: World, app_engine: AsyncEngine
+) -> None:
+    # given a section that imported 3 rows of 2 actions, times given in other offsets
+    code = await section_in(graphql, new_section, world)
+    hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    earlier = [
+        import_row(world, world.first, quantity=2, occurred_at=hour_ago.astimezone(zone))
+        for zone in (ZoneInfo("America/New_York"), ZoneInfo("Asia/Kolkata"), UTC)
+    ]
+    first = await import_actions(graphql, code, earlier)
+    assert (first["errors"], first["created"]) == ([], 3)
+
+    # when it imports those 3 rows again among 4 new ones of 5 actions
+    rows = [import_row(world, world.featured[index % 2], quantity=5) for index in range(4)]
+    rows[1:1] = earlier
+    payload = await import_actions(graphql, code, rows)
+
+    # then only the new rows are created and counted; the earlier ones are replays
+    assert payload["errors"] == []
+    assert (payload["created"], payload["replayed"], payload["quantity"]) == (4, 3, 20)
+    assert await own_totals(graphql, code, world.year) == counted(6 + 20)
+    await no_drift(app_engine)
+
+
+TWO_IMPORTS = """
+mutation ($first: ActionsImportInput!, $second: ActionsImportInput!) {
+  first: actionsImport(input: $first) { created replayed quantity errors { field code } }
+  second: actionsImport(input: $second) { created replayed quantity errors { field code } }
+}
+"""
+
+
+async def test_two_imports_in_one_request_both_count(
+    graphql: GraphQLClient, new_section: NewSection, world: World
+) -> None:
+    # given a section
+    code = await section_in(graphql, new_section, world)
+
+    # when one request imports a batch of 2 rows, then a batch of 3 (one of them bad)
+    # and then the first batch again
+    bad = [import_row(world, world.first), import_row(world, world.first, quantity=0)]
+    good = [import_row(world, world.first, quantity=4) for _ in range(2)]
+    data = await graphql.data(
+        TWO_IMPORTS, {"first": {"actions": good}, "second": {"actions": bad}}, **staff(code)
+    )
+    again = await graphql.data(
+        TWO_IMPORTS, {"first": {"actions": good}, "second": {"actions": good[:1]}}, **staff(code)
+    )
+
+    # then each import stands on its own: the bad one writes nothing, the replays count once
+    assert data["first"] == {"created": 2, "replayed": 0, "quantity": 8, "errors": []}
+    assert data["second"] == {
+        "created": 0,
+        "replayed": 0,
+        "quantity": 0,
+        "errors": [{"field": "actions.1.quantity", "code": "INVALID"}],
+    }
+    assert again["first"] == {"created": 0, "replayed": 2, "quantity": 0, "errors": []}
+    assert again["second"] == {"created": 0, "replayed": 1, "quantity": 0, "errors": []}
+    assert await own_totals(graphql, code, world.year) == counted(8)
+
+
 BAD_ROWS: dict[str, tuple[dict[str, Any], list[tuple[Any, str]]]] = {
     "a case not featured": ({"caseId": NOT_FEATURED}, [("actions.3.caseId", "NOT_ALLOWED")]),
     "quantity 0": ({"quantity": 0}, [("actions.3.quantity", "INVALID")]),

@@ -44,6 +44,14 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
+from tests.actions.test_ledger_api import (
+    counted,
+    import_actions,
+    import_row,
+    open_campaign,
+    own_totals,
+    section_in,
+)
 from tests.conftest import GraphQLClient
 from tests.tools import executable
 from w4r.actions.repository import NOTIFY_CHANNEL
@@ -450,3 +458,42 @@ async def test_the_totals_listener_keeps_its_direct_connection_behind_pgbouncer(
         # Then the subscriber is signalled (a LISTEN through the pool would never hear it)
         async with asyncio.timeout(NOTICE_TIMEOUT_SECONDS):
             await signals.get()
+
+
+IMPORT_ROWS = 300
+
+
+async def test_imports_through_pgbouncer_count_every_row_once(
+    pooled_app: Starlette,
+    graphql: GraphQLClient,
+    new_section: Callable[..., Awaitable[dict[str, Any]]],
+) -> None:
+    # Given sections taking part in an open campaign
+    world = await open_campaign(graphql)
+    codes = [await section_in(graphql, new_section, world) for _ in range(SECTIONS)]
+    transport = httpx.ASGITransport(app=pooled_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        pooled = GraphQLClient(http, graphql.token_for)
+
+        # When each imports a batch at once, through PgBouncer (its staging table, its COPY
+        # and the statements after it in one pooled transaction), then sends it again
+        batches = {
+            code: [import_row(world, world.first, quantity=2) for _ in range(IMPORT_ROWS)]
+            for code in codes
+        }
+        first = await asyncio.gather(
+            *(import_actions(pooled, code, rows) for code, rows in batches.items())
+        )
+        again = await asyncio.gather(
+            *(import_actions(pooled, code, rows) for code, rows in batches.items())
+        )
+
+    # Then every row counted once, in its own section only
+    assert [(p["errors"], p["created"], p["quantity"]) for p in first] == [
+        ([], IMPORT_ROWS, 2 * IMPORT_ROWS)
+    ] * SECTIONS
+    assert [(p["errors"], p["created"], p["replayed"]) for p in again] == [
+        ([], 0, IMPORT_ROWS)
+    ] * SECTIONS
+    for code in codes:
+        assert await own_totals(graphql, code, world.year) == counted(2 * IMPORT_ROWS)

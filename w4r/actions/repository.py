@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -15,8 +15,10 @@ from sqlalchemy import func, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from w4r.actions.models import Action, IdempotencyKey, Tally, TallyLine
+from w4r.platform.database import SerialSession
 from w4r.platform.grouping import group_by
 from w4r.totals.models import ROLLUP_SLOTS
+from w4r.webhooks.models import MILESTONE_CHECK_SLOTS
 
 NOTIFY_CHANNEL = "w4r_totals"
 ERASED_REQUEST_HASH = "erased"
@@ -113,6 +115,76 @@ def _upsert_rollups(table: str, key_columns: str) -> Any:
     )
 
 
+_RECORDED_COLUMNS = tuple(
+    column
+    for column in _ACTION_COLUMNS
+    if column not in ("import_batch_id", "tally_id", "event_id")
+)
+"""What :meth:`LedgerRepository.record_action` writes of a ledger row."""
+
+# One action in one round trip: the functions of migration 0012 (see there).
+_CHECK_KEY = text(
+    "SELECT locked, operation, request_hash, result_id FROM w4r_idempotency_check(:client, :key)"
+)
+_RECORD_ACTION = text(
+    "SELECT recorded_at, claimed FROM w4r_record_action(:id, :campaign_id, :case_id, "
+    ":action_type, :channel, :quantity, :occurred_at, :counted_on, :verification, "
+    ":reporter_kind, :reporter_ref, :method, :client_id, :flag, "
+    "CAST(:rollup_slot AS smallint), CAST(:mark_slot AS smallint), :operation, :key, "
+    ":request_hash)"
+)
+
+# --- an import's rows, staged: COPY into a temporary table, then set-based statements ---
+
+IMPORT_STAGE = "w4r_import_rows"
+IMPORT_STAGE_COLUMNS = (
+    "key",
+    "request_hash",
+    "campaign_year",
+    "case_id",
+    "action_type",
+    "quantity",
+    "occurred_at",
+    "counted_on",
+    "verification",
+)
+"""The columns of a staged row, in the order of the tuples given to ``stage_import``."""
+
+# Dropped at commit at the latest; created inside the mutation's savepoint, so a refused
+# import rolls it back with everything else. ``id`` is each new ledger row's id.
+_CREATE_IMPORT_STAGE = text(
+    f"CREATE TEMPORARY TABLE {IMPORT_STAGE} (key text NOT NULL, request_hash text NOT NULL, "
+    "campaign_year integer NOT NULL, case_id uuid NOT NULL, action_type text NOT NULL, "
+    "quantity integer NOT NULL, occurred_at timestamptz NOT NULL, counted_on date NOT NULL, "
+    "verification text NOT NULL, id uuid NOT NULL DEFAULT gen_random_uuid()) ON COMMIT DROP"
+)
+_STAGED_STORED_KEYS = text(
+    f"SELECT s.key, k.operation, k.request_hash, k.result_id FROM {IMPORT_STAGE} s "
+    "JOIN idempotency_keys k ON k.client_id = :client_id AND k.key = s.key"
+)
+_UNSTAGE_KEYS = text(f"DELETE FROM {IMPORT_STAGE} WHERE key = ANY(CAST(:keys AS text[]))")
+# The ledger rows and, from what was written, the rollup cells they add to.
+_WRITE_STAGED = text(
+    "WITH written AS (INSERT INTO actions (id, campaign_id, case_id, action_type, channel, "
+    "quantity, occurred_at, counted_on, verification, reporter_kind, reporter_ref, method, "
+    "client_id, import_batch_id) "
+    "SELECT s.id, c.id, s.case_id, s.action_type, :channel, s.quantity, s.occurred_at, "
+    "s.counted_on, s.verification, :reporter_kind, :reporter_ref, :method, :client_id, "
+    f"CAST(:batch_id AS uuid) FROM {IMPORT_STAGE} s JOIN unnest(CAST(:years AS integer[]), "
+    "CAST(:campaign_ids AS uuid[])) AS c(year, id) ON c.year = s.campaign_year "
+    "RETURNING campaign_id, case_id, action_type, verification, counted_on, quantity) "
+    "SELECT campaign_id, case_id, action_type, verification, counted_on, "
+    "sum(quantity), count(*) FROM written "
+    "GROUP BY campaign_id, case_id, action_type, verification, counted_on"
+)
+# Keys in sorted order, as in claim_keys: two batches sharing keys lock them in one order.
+_CLAIM_STAGED_KEYS = text(
+    "INSERT INTO idempotency_keys (client_id, key, operation, request_hash, result_id) "
+    f"SELECT :client_id, key, :operation, request_hash, id FROM {IMPORT_STAGE} ORDER BY key "
+    "ON CONFLICT DO NOTHING"
+)
+_DROP_IMPORT_STAGE = text(f"DROP TABLE {IMPORT_STAGE}")
+
 _KEY = "campaign_id, case_id, action_type, channel, verification, day, slot"
 _UPSERT_SECTION_ROLLUPS = _upsert_rollups("action_rollups", "section_id, " + _KEY)
 _UPSERT_CASE_ROLLUPS = _upsert_rollups("case_rollups", _KEY)
@@ -122,30 +194,36 @@ class LedgerRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def try_lock_key(self, client_id: str, key: str) -> bool:
-        """Take the transaction-scoped lock of one idempotency key, without waiting."""
-        result = await self._session.execute(
-            text(
-                "SELECT pg_try_advisory_xact_lock(hashtextextended("
-                "current_setting('w4r.section_id', true) || '/' || :client || '/' || :key, 0))"
-            ),
-            {"client": client_id, "key": key},
-        )
-        return bool(result.scalar_one())
+    async def check_key(self, client_id: str, key: str) -> tuple[bool, StoredKey | None]:
+        """Take the transaction-scoped lock of one idempotency key without waiting; when it
+        is taken (True), the key as stored, or None for a new key."""
+        row = (await self._session.execute(_CHECK_KEY, {"client": client_id, "key": key})).one()
+        locked, operation, request_hash, result_id = row
+        if not locked or operation is None:
+            return bool(locked), None
+        return True, StoredKey(operation, request_hash, result_id)
 
-    async def stored_keys(self, client_id: str, keys: Sequence[str]) -> dict[str, StoredKey]:
+    async def record_action(
+        self, row: dict[str, Any], operation: str, key: str, request_hash: str
+    ) -> tuple[datetime, bool]:
+        """Claim the idempotency key and, when the claim is new, write one ledger row
+        (``row`` as for :meth:`insert_actions`) with its rollups (in a random slot),
+        live-totals notice and milestone mark unless it is flagged, in one round trip:
+        when it was recorded, and whether the claim was new (False: another transaction
+        claimed the key first, and nothing was written)."""
         result = await self._session.execute(
-            select(
-                IdempotencyKey.key,
-                IdempotencyKey.operation,
-                IdempotencyKey.request_hash,
-                IdempotencyKey.result_id,
-            ).where(IdempotencyKey.client_id == client_id, IdempotencyKey.key.in_(keys))
+            _RECORD_ACTION,
+            {
+                **{column: row.get(column) for column in _RECORDED_COLUMNS},
+                "rollup_slot": random.randrange(ROLLUP_SLOTS),
+                "mark_slot": random.randrange(MILESTONE_CHECK_SLOTS),
+                "operation": operation,
+                "key": key,
+                "request_hash": request_hash,
+            },
         )
-        return {
-            key: StoredKey(operation, request_hash, result_id)
-            for key, operation, request_hash, result_id in result
-        }
+        recorded_at, claimed = result.one()
+        return recorded_at, bool(claimed)
 
     async def claim_keys(
         self,
@@ -178,6 +256,73 @@ class LedgerRepository:
             _INSERT_ACTIONS,
             {column: [row.get(column) for row in rows] for column in _ACTION_COLUMNS},
         )
+
+    async def stage_import(self, rows: Iterable[Sequence[Any]]) -> None:
+        """Stage an import's rows (tuples of :data:`IMPORT_STAGE_COLUMNS`) with one COPY;
+        the staged statements below work on them until :meth:`drop_import_stage`."""
+        if not isinstance(self._session, SerialSession):
+            raise TypeError("Staging an import needs an app session (SerialSession).")
+        await self._session.execute(_CREATE_IMPORT_STAGE)
+        await self._session.copy_records(IMPORT_STAGE, IMPORT_STAGE_COLUMNS, rows)
+
+    async def staged_stored_keys(self, client_id: str) -> dict[str, StoredKey]:
+        """The staged keys this client already used, as stored."""
+        result = await self._session.execute(_STAGED_STORED_KEYS, {"client_id": client_id})
+        return {
+            key: StoredKey(operation, request_hash, result_id)
+            for key, operation, request_hash, result_id in result
+        }
+
+    async def unstage_keys(self, keys: Sequence[str]) -> None:
+        """Leave the rows of these keys out of what is written (replays)."""
+        if keys:
+            await self._session.execute(_UNSTAGE_KEYS, {"keys": list(keys)})
+
+    async def write_staged(
+        self,
+        *,
+        campaign_ids: dict[int, UUID],
+        batch_id: UUID,
+        channel: str,
+        reporter_kind: str,
+        reporter_ref: str | None,
+        method: str,
+        client_id: str,
+    ) -> dict[RollupKey, tuple[int, int]]:
+        """Write the staged rows to the ledger, each in the campaign of its year
+        (``campaign_ids``), in one statement; return the (quantity, rows) each rollup cell
+        gains."""
+        result = await self._session.execute(
+            _WRITE_STAGED,
+            {
+                "years": list(campaign_ids),
+                "campaign_ids": list(campaign_ids.values()),
+                "batch_id": batch_id,
+                "channel": channel,
+                "reporter_kind": reporter_kind,
+                "reporter_ref": reporter_ref,
+                "method": method,
+                "client_id": client_id,
+            },
+        )
+        return {
+            RollupKey(campaign_id, case_id, action_type, channel, verification, day): (
+                int(quantity),
+                int(rows),
+            )
+            for campaign_id, case_id, action_type, verification, day, quantity, rows in result
+        }
+
+    async def claim_staged_keys(self, client_id: str, operation: str) -> int:
+        """Claim the staged rows' keys (each with its ledger row as result); return how many
+        were new (fewer: another transaction claimed some first)."""
+        result = await self._session.execute(
+            _CLAIM_STAGED_KEYS, {"client_id": client_id, "operation": operation}
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def drop_import_stage(self) -> None:
+        await self._session.execute(_DROP_IMPORT_STAGE)
 
     async def actions(self, ids: Sequence[UUID]) -> dict[UUID, Action]:
         result = await self._session.execute(select(Action).where(Action.id.in_(ids)))

@@ -29,6 +29,27 @@ class CampaignRepository:
         result = await self._session.execute(select(Campaign).where(Campaign.year == year))
         return result.scalar_one_or_none()
 
+    async def with_participation(
+        self, year: int
+    ) -> tuple[Campaign, date | None, date | None, list[UUID]] | None:
+        """The campaign of ``year`` with, in the same statement, the bound section's own
+        window for it (starts, ends; None when it has none) and the cases it features."""
+        featured = (
+            select(func.array_agg(SectionFeaturedCase.case_id))
+            .where(SectionFeaturedCase.campaign_id == Campaign.id)
+            .scalar_subquery()
+        )
+        result = await self._session.execute(
+            select(Campaign, SectionCampaign.starts_on, SectionCampaign.ends_on, featured)
+            .outerjoin(SectionCampaign, SectionCampaign.campaign_id == Campaign.id)
+            .where(Campaign.year == year)
+        )
+        row = result.one_or_none()
+        if row is None:
+            return None
+        campaign, starts_on, ends_on, case_ids = row
+        return campaign, starts_on, ends_on, list(case_ids or ())
+
     async def by_years(self, years: Sequence[int]) -> dict[int, Campaign]:
         result = await self._session.execute(select(Campaign).where(Campaign.year.in_(years)))
         return {campaign.year: campaign for campaign in result.scalars()}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Literal
 from uuid import UUID
 
@@ -67,9 +67,11 @@ _BIND_SQL = text(
 )
 
 
-def _bind_tenant(
-    session: Session, _transaction: SessionTransaction, connection: Connection
-) -> None:
+def _bind_tenant(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
+    if transaction.nested:
+        # A savepoint runs inside a transaction this hook has already bound, and the
+        # settings stay as they are (rolling back to a savepoint restores them).
+        return
     binding = session.info.get("tenant")
     if not isinstance(binding, TenantBinding):
         # Fail closed: an unbound session sees no tenant rows and cannot insert any.
@@ -131,6 +133,18 @@ class SerialSession(AsyncSession):
     async def rollback(self) -> None:
         async with self._turn:
             await super().rollback()
+
+    async def copy_records(
+        self, table: str, columns: Sequence[str], records: Iterable[Sequence[Any]]
+    ) -> None:
+        """``COPY table (columns) FROM STDIN`` (binary) of ``records``, on the session's
+        connection and in its transaction (bound to its tenant like any other statement)."""
+        async with self._turn:
+            connection = await super().connection()
+            driver = (await connection.get_raw_connection()).driver_connection
+            if driver is None:
+                raise RuntimeError("The session's connection is closed.")
+            await driver.copy_records_to_table(table, records=records, columns=list(columns))
 
 
 def asyncpg_url(url: str | URL) -> URL:

@@ -8,6 +8,7 @@ from uuid import UUID
 import strawberry
 
 from w4r.schema.actions.enums import ActionTypeEnum, ChannelEnum, ReporterKindEnum
+from w4r.schema.inputs import coerced_input
 
 
 @strawberry.input
@@ -32,6 +33,7 @@ class ActionRecordInput:
     )
 
 
+@coerced_input
 @strawberry.input
 class ActionImportRow:
     campaign: int
@@ -45,6 +47,7 @@ class ActionImportRow:
     )
 
 
+@coerced_input
 @strawberry.input
 class ActionsImportInput:
     actions: list[ActionImportRow]

@@ -149,7 +149,8 @@ class ActionMutations:
                 screen=lambda: public_write_flag(info, PublicWriteKind.ACTION),
             )
 
-        outcome = await run_mutation(info, lambda: _in_section(info, work))
+        # LedgerService.record refuses only before it writes: no savepoint needed.
+        outcome = await run_mutation(info, lambda: _in_section(info, work), savepoint=False)
         if isinstance(outcome, list):
             return ActionRecordPayload(errors=outcome)
         return ActionRecordPayload(
