@@ -37,8 +37,10 @@ from w4r.schema.cost import cost_extension
 from w4r.schema.errors import should_mask_error
 from w4r.schema.events.mutations import EventMutations
 from w4r.schema.events.queries import EventQueries
+from w4r.schema.execution import LeafListExecutionContext
 from w4r.schema.federation import FEDERATION_VERSION, FederationQueries, NoSubgraphSdlRule
 from w4r.schema.permissions import apply_permission_matrix
+from w4r.schema.scalars import SCALAR_OVERRIDES
 from w4r.schema.supporters.mutations import SupporterMutations
 from w4r.schema.supporters.queries import SupporterQueries
 from w4r.schema.telemetry import OperationTelemetry
@@ -152,6 +154,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         subscription=Subscription,
         extensions=build_extensions(settings),
         federation_version=FEDERATION_VERSION,
+        scalar_overrides=SCALAR_OVERRIDES,
+        execution_context_class=LeafListExecutionContext,
         config=StrawberryConfig(
             disable_field_suggestions=not settings.introspection_enabled,
             batching_config=None,

@@ -49,9 +49,17 @@ class TotalsService:
     ) -> TotalsReport:
         """The campaign's totals as the session may see them: every section's in the global
         scope (cells below ``min_cell_size`` withheld), the bound section's otherwise."""
-        summary_cells = await self._totals.section_cells(campaign.id, [], spec)
-        summary = summary_cells[0].amounts if summary_cells else Amounts()
-        cells = await self._totals.section_cells(campaign.id, group_by, spec) if group_by else []
+        cells = await self._totals.section_cells(campaign.id, group_by, spec)
+        if group_by:
+            # The cells partition the rows the summary adds up: their sums are the summary's.
+            summary = Amounts(
+                sum(cell.amounts.quantity for cell in cells),
+                sum(cell.amounts.verified for cell in cells),
+                sum(cell.amounts.self_reported for cell in cells),
+            )
+        else:
+            summary = cells[0].amounts if cells else Amounts()
+            cells = []
         sections, countries = await self._totals.participation(campaign.id, spec)
         suppressed = {
             index
