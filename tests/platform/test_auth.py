@@ -622,10 +622,10 @@ async def test_no_authorization_header_is_the_anonymous_caller(graphql: GraphQLC
     assert data == {"viewer": {"role": "ANONYMOUS", "subject": None, "sectionCode": None}}
 
 
-# --- remembering verified signatures ---------------------------------------------------------
+# --- remembering accepted tokens -------------------------------------------------------------
 
 
-async def test_a_token_sent_again_is_not_verified_again_but_its_claims_are(
+async def test_a_token_sent_again_is_not_verified_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # given a verifier that counts signature checks, and a token it accepted once
@@ -667,7 +667,7 @@ async def test_a_remembered_token_is_still_refused_once_expired(
     # when the clock passes its expiry (beyond the leeway)
     monkeypatch.setattr(time, "time", lambda: issued_at + 60 + 2 * LEEWAY_SECONDS)
 
-    # then the same bytes are refused: the time claims are checked on every request
+    # then the same bytes are refused: their expiry is checked on every request
     with pytest.raises(TokenError, match="expired"):
         await accepting.verify(token)
 
@@ -717,8 +717,8 @@ async def test_the_memory_of_verified_tokens_is_bounded() -> None:
     small = TokenVerifier(
         [local_issuer(public_key_set(KEY), issuer=ISSUER, audience=AUDIENCE)],
         leeway_seconds=LEEWAY_SECONDS,
-        verified_signatures=3,
+        remembered_tokens=3,
     )
     for _ in range(10):
         await small.verify(issuer().issue(Role.IS_ADMIN, ttl_seconds=60))
-    assert len(small._verified) == 3
+    assert len(small._accepted) == 3

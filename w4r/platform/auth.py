@@ -54,9 +54,9 @@ ROLE_CLAIM: Final = "w4r_role"
 SECTION_CLAIM: Final = "w4r_section"
 
 MAX_TOKEN_BYTES: Final = 8192
-VERIFIED_SIGNATURES: Final = 4096
-"""Tokens whose signature a verifier remembers as checked (their SHA-256, least recently
-used out first): a few hundred bytes each."""
+REMEMBERED_TOKENS: Final = 4096
+"""Tokens a verifier remembers as accepted (by their SHA-256, least recently used out
+first), with their caller, key and expiry: a few hundred bytes each."""
 MAX_KEY_ID_LENGTH: Final = 256
 JWE_DOTS: Final = 4
 """A compact JWE has five parts; it is refused with its own message."""
@@ -226,7 +226,7 @@ class TokenVerifier:
         issuers: Sequence[TrustedIssuer],
         *,
         leeway_seconds: int,
-        verified_signatures: int = VERIFIED_SIGNATURES,
+        remembered_tokens: int = REMEMBERED_TOKENS,
     ) -> None:
         names = [trusted.issuer for trusted in issuers]
         if len(set(names)) != len(names):
@@ -235,13 +235,34 @@ class TokenVerifier:
         self._claims = {
             trusted.issuer: _claims_registry(trusted, leeway_seconds) for trusted in issuers
         }
-        self._verified: OrderedDict[bytes, Key] = OrderedDict()
-        self._verified_limit = verified_signatures
+        self._remembered = remembered_tokens
+        self._accepted: OrderedDict[bytes, _Accepted] = OrderedDict()
+        self._leeway_seconds = leeway_seconds
 
     async def verify(self, token: str) -> Principal:
         """The caller the token names; TokenError (message safe to show) when refused."""
-        if len(token.encode("utf-8")) > MAX_TOKEN_BYTES:
+        encoded = token.encode("utf-8")
+        if len(encoded) > MAX_TOKEN_BYTES:
             raise TokenError("The bearer token is too long.")
+        digest = hashlib.sha256(encoded).digest()
+        accepted = self._accepted.get(digest)
+        if accepted is not None:
+            # These exact bytes passed every check. What can change since is the clock
+            # (only `exp` can start failing: `nbf` and `iat` only fall further behind) and
+            # the issuer's key set (the key must still be the very object that verified
+            # them). Anything else goes through the full check again.
+            key = await accepted.issuer.keys.key_for(accepted.kid)
+            if key is accepted.key and int(time.time()) <= accepted.usable_until:
+                self._accepted.move_to_end(digest)
+                return accepted.principal
+            del self._accepted[digest]
+        accepted = await self._verify_in_full(token)
+        self._accepted[digest] = accepted
+        if len(self._accepted) > self._remembered:
+            self._accepted.popitem(last=False)
+        return accepted.principal
+
+    async def _verify_in_full(self, token: str) -> _Accepted:
         compact, claims = _unverified(token)
         header = compact.headers()
         trusted = self._issuer_of(claims)
@@ -252,27 +273,18 @@ class TokenVerifier:
             raise TokenError(REFUSED + "its header must name the signing key ('kid').")
         if key is None:
             raise TokenError(REFUSED + f"No key for kid: {kid!r}")
-        self._check_signature_once(token, compact, key)
+        _check_signature(compact, key)
         try:
             self._claims[trusted.issuer].validate(claims)
         except JoseError as error:
             raise TokenError(REFUSED + (error.description or error.error)) from None
-        return trusted.read_principal(claims)
-
-    def _check_signature_once(self, token: str, compact: CompactSignature, key: Key) -> None:
-        """Verify the signature, unless these exact bytes were verified with this very key
-        object (a client sends the same token with every request until it expires; an ES256
-        verification is about a tenth of a small request). Everything else (the time
-        claims, the audience, the role) is checked on every request; a key that left its
-        key set is a different object or none, so a cached result never outlives it."""
-        digest = hashlib.sha256(token.encode("utf-8")).digest()
-        if self._verified.get(digest) is key:
-            self._verified.move_to_end(digest)
-            return
-        _check_signature(compact, key)
-        self._verified[digest] = key
-        if len(self._verified) > self._verified_limit:
-            self._verified.popitem(last=False)
+        return _Accepted(
+            principal=trusted.read_principal(claims),
+            issuer=trusted,
+            kid=kid,
+            key=key,
+            usable_until=int(claims["exp"]) + self._leeway_seconds,
+        )
 
     async def aclose(self) -> None:
         """Release what the key sources hold (a provider's HTTP client)."""
@@ -287,6 +299,18 @@ class TokenVerifier:
         if trusted is None:
             raise TokenError(REFUSED + "Invalid claim: 'iss'")
         return trusted
+
+
+@dataclass(frozen=True, slots=True)
+class _Accepted:
+    """A token that passed every check, remembered by the SHA-256 of its bytes."""
+
+    principal: Principal
+    issuer: TrustedIssuer
+    kid: str | None
+    key: Key
+    usable_until: int
+    """``exp`` plus the leeway: the last second at which the claims check passes."""
 
 
 def _claims_registry(trusted: TrustedIssuer, leeway_seconds: int) -> jwt.JWTClaimsRegistry:
