@@ -6,13 +6,18 @@ them.
 from __future__ import annotations
 
 import asyncio
+import functools
+import secrets
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
+import strawberry.schema.schema
+from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, validate
 from sqlalchemy.ext.asyncio import AsyncEngine
+from strawberry.extensions.parser_cache import _get_parse_cache
 
 from tests.abuse.conftest import ClientAt, fresh_address
 from tests.actions.test_ledger_api import (
@@ -31,9 +36,11 @@ from tests.actions.test_ledger_api import (
 )
 from tests.conftest import GraphQLClient
 from w4r.abuse.documents import DocumentDraft, TrustedDocumentService, document_hash
+from w4r.abuse.repository import TrustedDocumentRepository
 from w4r.cli import main
 from w4r.platform.auth import Role
 from w4r.platform.database import Database, TenantBinding
+from w4r.settings import Settings
 
 SECTION_UPDATE = """
 mutation ($input: SectionUpdateInput!) {
@@ -221,6 +228,57 @@ async def test_get_with_a_document_id(
     # then it runs
     assert response.status_code == 200, response.json()
     assert response.json()["data"]["case"]["totals"] == NOTHING
+
+
+async def test_a_persisted_query_is_read_parsed_and_validated_once_per_replica(
+    graphql: GraphQLClient,
+    new_section: NewSection,
+    app_engine: AsyncEngine,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a trusted document no request has sent before, and counts of its reads from
+    # the database, its parses and its validations
+    name = f"Persisted{secrets.token_hex(4)}"
+    document = f"query {name} {{ viewer {{ role }} }}"
+    await trust(app_engine, document)
+    code = (await new_section())["code"]
+    reads: list[str] = []
+    validations: list[DocumentNode] = []
+    read_text = TrustedDocumentRepository.text_of
+
+    async def counting_read(self: TrustedDocumentRepository, document_id: str) -> str | None:
+        reads.append(document_id)
+        return await read_text(self, document_id)
+
+    def counting_validate(
+        schema: GraphQLSchema, parsed: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
+    ) -> list[GraphQLError]:
+        if parsed.loc is not None and name in parsed.loc.source.body:
+            validations.append(parsed)
+        return validate(schema, parsed, rules)
+
+    monkeypatch.setattr(TrustedDocumentRepository, "text_of", counting_read)
+    monkeypatch.setattr(strawberry.schema.schema, "validate", counting_validate)
+    # strawberry's ParserCache: one least-recently-used cache per size, shared by requests
+    parsed = cast(
+        "functools._lru_cache_wrapper[Any]", _get_parse_cache(settings.document_cache_size or None)
+    )
+    parse_misses = parsed.cache_info().misses
+
+    # when a client sends it by its hash three times, by POST and by GET
+    body = {"documentId": f"sha256:{document_hash(document)}"}
+    answers = [
+        await post(graphql, code, body),
+        await post(graphql, code, body),
+        await graphql.http.get(f"/s/{code}/graphql", params=body, headers=ACCEPT),
+    ]
+
+    # then each is answered, and the text was read, parsed and validated once
+    assert [a.json()["data"] for a in answers] == [{"viewer": {"role": "ANONYMOUS"}}] * 3
+    assert len(reads) == 1
+    assert len(validations) == 1
+    assert parsed.cache_info().misses == parse_misses + 1
 
 
 @pytest.mark.usefixtures("cli_env")

@@ -27,11 +27,12 @@ from w4r.platform.auth import Role
 
 CASE_COUNT = 25
 MAX_STATEMENTS = 12
-PARTNER_STATEMENTS = 11
+PARTNER_STATEMENTS = 10
 """The partner list, measured: the tenant binding, the campaign, the page, then one
-statement each for the published IS texts, the section's published translations, the
-appeal targets, the recipients, the outcomes, the campaigns, the campaign of `totals` by
-year and the totals of all the page's cases."""
+statement each for the published IS texts and the section's published translations (in
+the requested languages, their parents and the source only), the appeal targets, the
+recipients, the outcomes, the campaigns and the totals of all the page's cases (the
+campaign of `totals(campaign:)` is the list's, already read)."""
 SECTION_TRANSLATIONS_STATEMENTS = 5
 """The IS admin's translations at a section's endpoint: the binding, the campaign, the
 page, then the IS texts and the section's translations of all the page's cases."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -11,10 +12,41 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from w4r.platform.grouping import group_by
 from w4r.translations.models import (
+    TEXT_FIELDS,
     CaseSourceRevision,
     CaseText,
     SectionCaseTranslation,
     TextStatus,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ServableText:
+    """A published text as a reader is served it: plain values read with SQLAlchemy Core
+    (the public case list reads one or two of these per case, never ORM objects)."""
+
+    case_id: UUID
+    language: str
+    is_machine_translated: bool
+    source_revision: int
+    title: str
+    summary: str
+    story: str | None
+    demands: str | None
+    letter_guidance: str | None
+    sample_letter: str | None
+    image_alt: str | None
+
+    def fields(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in TEXT_FIELDS}
+
+
+_SERVABLE_COLUMNS = (
+    "case_id",
+    "language",
+    "is_machine_translated",
+    "source_revision",
+    *TEXT_FIELDS,
 )
 
 
@@ -57,6 +89,21 @@ class TextRepository:
             query = query.where(CaseText.status == TextStatus.PUBLISHED)
         rows = (await self._session.execute(query)).scalars()
         return group_by(ids, rows, lambda text: text.case_id)
+
+    async def servable_texts(
+        self, ids: Sequence[UUID], languages: Sequence[str], *, section: bool
+    ) -> dict[UUID, list[ServableText]]:
+        """The published IS texts (``section`` false: official translations and the source)
+        or the bound section's published translations (true) of these cases in these
+        languages only: what the fallback chain of a reader's languages can serve."""
+        table = (SectionCaseTranslation if section else CaseText).__table__
+        query = select(*(table.c[name] for name in _SERVABLE_COLUMNS)).where(
+            table.c.case_id.in_(ids),
+            table.c.language.in_(languages),
+            table.c.status == TextStatus.PUBLISHED,
+        )
+        rows = await self._session.execute(query)
+        return group_by(ids, (ServableText(*row) for row in rows), lambda text: text.case_id)
 
     # --- source revisions ----------------------------------------------------------------
 

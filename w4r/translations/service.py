@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -65,7 +65,12 @@ def changes_between(before: dict[str, Any], after: dict[str, Any]) -> list[Field
     ]
 
 
-def is_outdated(translation: Translation, case: Case) -> bool:
+class Revisioned(Protocol):
+    @property
+    def source_revision(self) -> int: ...
+
+
+def is_outdated(translation: Revisioned, case: Case) -> bool:
     return translation.source_revision < case.source_revision
 
 

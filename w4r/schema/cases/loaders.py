@@ -17,7 +17,7 @@ from w4r.cases.repository import CaseRepository
 from w4r.totals.models import CaseHistoricTotal
 from w4r.totals.repository import Amounts, TotalsRepository
 from w4r.translations.models import CaseText, SectionCaseTranslation
-from w4r.translations.repository import TextRepository
+from w4r.translations.repository import ServableText, TextRepository
 
 
 class CaseLoaders:
@@ -39,15 +39,15 @@ class CaseLoaders:
         self.outcomes_by_case_id: DataLoader[UUID, list[CaseOutcome]] = DataLoader(
             self._by_case(self._cases.outcomes_by_case_ids)
         )
-        self.published_is_texts_by_case_id: DataLoader[UUID, list[CaseText]] = DataLoader(
-            self._by_case(self._published_is_texts)
+        self.servable_is_texts: DataLoader[tuple[UUID, tuple[str, ...]], list[ServableText]] = (
+            DataLoader(self._servable(section=False))
         )
         self.is_texts_by_case_id: DataLoader[UUID, list[CaseText]] = DataLoader(
             self._by_case(self._all_is_texts)
         )
-        self.published_section_translations_by_case_id: DataLoader[
-            UUID, list[SectionCaseTranslation]
-        ] = DataLoader(self._by_case(self._published_section_translations))
+        self.servable_section_translations: DataLoader[
+            tuple[UUID, tuple[str, ...]], list[ServableText]
+        ] = DataLoader(self._servable(section=True))
         self.section_translations_by_case_id: DataLoader[UUID, list[SectionCaseTranslation]] = (
             DataLoader(self._by_case(self._all_section_translations))
         )
@@ -90,16 +90,22 @@ class CaseLoaders:
         cases = await self._cases.by_slugs(slugs)
         return [cases.get(slug) for slug in slugs]
 
-    async def _published_is_texts(self, ids: Sequence[UUID]) -> dict[UUID, list[CaseText]]:
-        return await self._texts.is_texts_by_case_ids(ids, published_only=True)
+    def _servable(self, *, section: bool) -> Any:
+        """Published texts keyed by (case, languages): one statement per distinct language
+        list asked for (a page of cases asks with one)."""
+
+        async def batch(keys: Sequence[tuple[UUID, tuple[str, ...]]]) -> list[list[ServableText]]:
+            found: dict[tuple[UUID, tuple[str, ...]], list[ServableText]] = {}
+            for languages in dict.fromkeys(languages for _, languages in keys):
+                ids = [case_id for case_id, wanted in keys if wanted == languages]
+                texts = await self._texts.servable_texts(ids, languages, section=section)
+                found.update({(case_id, languages): texts[case_id] for case_id in ids})
+            return [found[key] for key in keys]
+
+        return batch
 
     async def _all_is_texts(self, ids: Sequence[UUID]) -> dict[UUID, list[CaseText]]:
         return await self._texts.is_texts_by_case_ids(ids, published_only=False)
-
-    async def _published_section_translations(
-        self, ids: Sequence[UUID]
-    ) -> dict[UUID, list[SectionCaseTranslation]]:
-        return await self._texts.section_translations_by_case_ids(ids, published_only=True)
 
     async def _all_section_translations(
         self, ids: Sequence[UUID]

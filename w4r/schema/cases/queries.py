@@ -12,6 +12,7 @@ from w4r.cases.repository import CaseFilterSpec, CaseRow
 from w4r.cases.service import CaseService
 from w4r.platform.languages import normalize_country_code
 from w4r.schema.cases.inputs import CaseFilter
+from w4r.schema.cases.prefetch import prefetch_cases
 from w4r.schema.cases.types import CaseNode
 from w4r.schema.context import Info
 from w4r.schema.errors import bad_user_input
@@ -79,6 +80,8 @@ class CaseQueries:
                 raise GraphQLError(
                     f"There is no {campaign} campaign.", extensions={"code": "NOT_FOUND"}
                 )
+            # The cases' `totals(campaign:)` and `campaigns` ask for the same year.
+            info.context.case_loaders.campaigns_by_year.prime(campaign, chosen)
         rows = await CaseService(info.context.session).page(
             campaign=chosen,
             spec=spec,
@@ -92,13 +95,15 @@ class CaseQueries:
                 return (row.case.slug,)
             return (str(row.position), row.case.slug)
 
-        return build_connection(
+        connection = build_connection(
             rows,
             limit,
             kind=CASE_CURSOR if chosen is None else CAMPAIGN_CASE_CURSOR,
             key=key,
             node=lambda row: CaseNode.from_model(row.case),
         )
+        await prefetch_cases(info, [edge.node for edge in connection.edges], chosen)
+        return connection
 
     @strawberry.field(description="One case by id or by slug (give exactly one).")
     async def case(

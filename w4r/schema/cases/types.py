@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Hashable
 from datetime import date, datetime
+from typing import TypeVar
 from uuid import UUID
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.dataloader import DataLoader
 
 from w4r.campaigns.models import CampaignStatus
 from w4r.cases.models import (
@@ -22,7 +25,7 @@ from w4r.cases.models import (
 )
 from w4r.platform.languages import normalize_language_tag
 from w4r.schema.campaigns.types import CampaignNode
-from w4r.schema.context import Info
+from w4r.schema.context import Context, Info
 from w4r.schema.errors import bad_user_input
 from w4r.schema.totals.types import CaseHistoricTotalNode, PublicTotals
 from w4r.schema.translations.types import (
@@ -32,13 +35,65 @@ from w4r.schema.translations.types import (
 )
 from w4r.translations.fallback import TextOrigin, language_chain, resolve
 from w4r.translations.models import CaseText
-from w4r.translations.service import Translation
+from w4r.translations.repository import ServableText
 
 CaseStatusEnum = strawberry.enum(CaseStatus, name="CaseStatus")
 SubjectKindEnum = strawberry.enum(SubjectKind, name="SubjectKind")
 ThemeEnum = strawberry.enum(Theme, name="Theme")
 OutcomeKindEnum = strawberry.enum(OutcomeKind, name="OutcomeKind")
 DatePrecisionEnum = strawberry.enum(DatePrecision, name="DatePrecision")
+
+
+Key = TypeVar("Key", bound=Hashable)
+Loaded = TypeVar("Loaded")
+Result = TypeVar("Result")
+
+
+def peek(loader: DataLoader[Key, Loaded], key: Key) -> tuple[Loaded] | None:
+    """What ``loader`` already holds for ``key`` (in a 1-tuple), or None when it has not
+    loaded it (or failed to)."""
+    future = loader.cache_map.get(key)
+    if future is None or not future.done() or future.cancelled() or future.exception():
+        return None
+    return (future.result(),)
+
+
+def settled(
+    loader: DataLoader[Key, Loaded], key: Key, then: Callable[[Loaded], Result]
+) -> Result | Awaitable[Result]:
+    """``then`` of what ``loader`` holds for ``key``: at once when it is already loaded (a
+    page of cases loads its fields up front: w4r.schema.cases.prefetch), so the field
+    completes without a coroutine; else an awaitable that loads it."""
+    held = peek(loader, key)
+    if held is not None:
+        return then(held[0])
+
+    async def load() -> Result:
+        return then(await loader.load(key))
+
+    return load()
+
+
+def requested_languages(context: Context, language: str | None) -> list[str]:
+    """The languages a reader asks a case's text in, by preference: the argument, else the
+    request's Accept-Language, else the section's default language (else none)."""
+    if language is not None:
+        try:
+            return [normalize_language_tag(language)]
+        except ValueError as error:
+            raise bad_user_input(str(error)) from error
+    if context.accepted_languages:
+        return context.accepted_languages
+    if context.section is not None and context.section.default_language:
+        return [context.section.default_language]
+    return []
+
+
+def servable_languages(requested: list[str], source_language: str) -> tuple[str, ...]:
+    """What the fallback chain can serve for ``requested``: each language and its parents,
+    then the source language; only these texts are read."""
+    chains = (tag for wanted in requested for tag in language_chain(wanted))
+    return tuple(dict.fromkeys([*chains, source_language]))
 
 
 def visible(case: Case, info: Info) -> bool:
@@ -178,62 +233,75 @@ class CaseNode:
             if campaign.status is not CampaignStatus.DRAFT or info.context.can_see_drafts
         ]
 
-    @strawberry.field
-    async def appeal_targets(self, info: Info) -> list[AppealTargetNode]:
-        targets = await info.context.case_loaders.appeal_targets_by_case_id.load(self.id)
-        return [AppealTargetNode.from_model(target) for target in targets]
+    @strawberry.field(graphql_type=list[AppealTargetNode])
+    def appeal_targets(
+        self, info: Info
+    ) -> list[AppealTargetNode] | Awaitable[list[AppealTargetNode]]:
+        return settled(
+            info.context.case_loaders.appeal_targets_by_case_id,
+            self.id,
+            lambda targets: [AppealTargetNode.from_model(target) for target in targets],
+        )
 
-    @strawberry.field
-    async def solidarity_recipients(self, info: Info) -> list[SolidarityRecipientNode]:
-        loader = info.context.case_loaders.solidarity_recipients_by_case_id
-        return [SolidarityRecipientNode.from_model(item) for item in await loader.load(self.id)]
+    @strawberry.field(graphql_type=list[SolidarityRecipientNode])
+    def solidarity_recipients(
+        self, info: Info
+    ) -> list[SolidarityRecipientNode] | Awaitable[list[SolidarityRecipientNode]]:
+        return settled(
+            info.context.case_loaders.solidarity_recipients_by_case_id,
+            self.id,
+            lambda items: [SolidarityRecipientNode.from_model(item) for item in items],
+        )
 
-    @strawberry.field(description="The outcomes timeline, oldest first.")
-    async def outcomes(self, info: Info) -> list[CaseOutcomeNode]:
-        outcomes = await info.context.case_loaders.outcomes_by_case_id.load(self.id)
-        return [CaseOutcomeNode.from_model(outcome) for outcome in outcomes]
+    @strawberry.field(
+        description="The outcomes timeline, oldest first.", graphql_type=list[CaseOutcomeNode]
+    )
+    def outcomes(self, info: Info) -> list[CaseOutcomeNode] | Awaitable[list[CaseOutcomeNode]]:
+        return settled(
+            info.context.case_loaders.outcomes_by_case_id,
+            self.id,
+            lambda outcomes: [CaseOutcomeNode.from_model(outcome) for outcome in outcomes],
+        )
 
     @strawberry.field(
         description="The case's text in one language, with fallbacks: the section's "
         "translation, the IS translation, the parent language (fr-CA -> fr), then the IS "
         "source. The language is the argument, else the request's Accept-Language, else the "
-        "section's default language."
+        "section's default language.",
+        graphql_type=ServedCaseText,
     )
-    async def text(self, info: Info, language: str | None = None) -> ServedCaseText:
+    def text(
+        self, info: Info, language: str | None = None
+    ) -> ServedCaseText | Awaitable[ServedCaseText]:
         context = info.context
-        if language is not None:
-            try:
-                requested = [normalize_language_tag(language)]
-            except ValueError as error:
-                raise bad_user_input(str(error)) from error
-        elif context.accepted_languages:
-            requested = context.accepted_languages
-        elif context.section is not None and context.section.default_language:
-            requested = [context.section.default_language]
-        else:
-            requested = []
+        requested = requested_languages(context, language)
+        key = (self.id, servable_languages(requested, self.source_language))
         loaders = context.case_loaders
-        is_texts: dict[str, Translation] = {
-            text.language: text
-            for text in await loaders.published_is_texts_by_case_id.load(self.id)
-        }
-        section_texts: dict[str, Translation] = (
-            {
-                text.language: text
-                for text in await loaders.published_section_translations_by_case_id.load(self.id)
-            }
-            if context.section is not None
-            else {}
-        )
-        source = is_texts[self.source_language]
-        served = resolve(
-            requested,
-            section_texts=section_texts,
-            is_texts=is_texts,
-            source=source,
-            source_language=self.source_language,
-        )
-        return ServedCaseText.from_served(served, self._model)
+
+        def serve(is_texts: list[ServableText], own: list[ServableText]) -> ServedCaseText:
+            by_language = {text.language: text for text in is_texts}
+            served = resolve(
+                requested,
+                section_texts={text.language: text for text in own},
+                is_texts=by_language,
+                source=by_language[self.source_language],
+                source_language=self.source_language,
+            )
+            return ServedCaseText.from_served(served, self._model)
+
+        in_section = context.section is not None
+        is_texts = peek(loaders.servable_is_texts, key)
+        own = peek(loaders.servable_section_translations, key) if in_section else ([],)
+        if is_texts is not None and own is not None:
+            return serve(is_texts[0], own[0])
+
+        async def load() -> ServedCaseText:
+            return serve(
+                await loaders.servable_is_texts.load(key),
+                await loaders.servable_section_translations.load(key) if in_section else [],
+            )
+
+        return load()
 
     @strawberry.field(
         description="Every language of the case for admins: the IS source and official "

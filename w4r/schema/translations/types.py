@@ -11,6 +11,7 @@ from w4r.cases.models import Case
 from w4r.schema.context import Info
 from w4r.translations.fallback import Served, TextOrigin
 from w4r.translations.models import TEXT_FIELDS, CaseText, SectionCaseTranslation, TextStatus
+from w4r.translations.repository import ServableText
 from w4r.translations.service import (
     Translation,
     camel,
@@ -57,7 +58,7 @@ class ServedCaseText:
     image_alt: str | None
 
     @classmethod
-    def from_served(cls, served: Served[Translation], case: Case) -> ServedCaseText:
+    def from_served(cls, served: Served[ServableText], case: Case) -> ServedCaseText:
         text = served.text
         return cls(
             language=served.language,
