@@ -178,6 +178,10 @@ def server_options(settings: Settings) -> dict[str, Any]:
         "host": settings.host,
         "port": settings.port,
         "log_level": settings.log_level.lower(),
+        # Named, not "auto": a missing uvloop or httptools fails at start instead of
+        # quietly serving with the slower pure-Python loop and parser.
+        "loop": "uvloop",
+        "http": "httptools",
         # configure_logging sends uvicorn's loggers, access log included, through the
         # redacting handler; uvicorn's own config would add handlers of its own.
         "log_config": None,

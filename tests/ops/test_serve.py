@@ -144,10 +144,26 @@ def test_by_default_no_forwarded_header_is_trusted() -> None:
         "host": "127.0.0.1",
         "port": 8000,
         "log_level": "info",
+        "loop": "uvloop",
+        "http": "httptools",
         "log_config": None,
         "proxy_headers": False,
         "forwarded_allow_ips": "127.0.0.1",
     }
+
+
+def test_serve_names_the_fast_event_loop_and_http_parser() -> None:
+    # when serve starts uvicorn, then it asks for uvloop and httptools by name (never the
+    # pure-Python fallbacks "auto" would quietly pick), and both are installed
+    options = cli.server_options(serve_settings())
+    config = uvicorn.Config(create_app(serve_settings()), **options)
+    config.load()
+
+    assert (options["loop"], options["http"]) == ("uvloop", "httptools")
+    assert config.http_protocol_class.__module__ == "uvicorn.protocols.http.httptools_impl"
+    loop_factory = config.get_loop_factory()
+    assert loop_factory is not None
+    assert loop_factory.__module__.startswith("uvloop")
 
 
 @pytest.mark.parametrize(
@@ -236,6 +252,8 @@ def test_one_worker_serves_the_app_object_behind_a_proxy(
         "host": "127.0.0.1",
         "port": 8000,
         "log_level": "info",
+        "loop": "uvloop",
+        "http": "httptools",
         "log_config": None,
         "proxy_headers": True,
         "forwarded_allow_ips": "10.0.0.0/8",
