@@ -51,6 +51,8 @@ class Query:
     cells: list[TotalsCell]
     optional_cells: list[TotalsCell | None] | None
     tagged: list[Tagged]
+    one_cell: TotalsCell | None = None
+    one_tagged: Tagged | None = None
 
 
 def schemas() -> dict[str, strawberry.Schema]:
@@ -141,6 +143,8 @@ def selection(fields: tuple[str, ...]) -> st.SearchStrategy[str]:
     optional=st.one_of(st.none(), st.lists(st.one_of(st.none(), cells()), max_size=4)),
     nulls_in_cells=st.booleans(),
     tagged_list=st.lists(tagged(), max_size=4),
+    one_cell=st.one_of(st.none(), cells()),
+    one_tagged=st.one_of(st.none(), tagged()),
     cell_selection=selection(CELL_FIELDS),
     tagged_selection=selection(TAGGED_FIELDS),
 )
@@ -149,18 +153,24 @@ def test_the_fast_path_answers_exactly_as_graphql_core(
     optional: list[TotalsCell | None] | None,
     nulls_in_cells: bool,
     tagged_list: list[Tagged],
+    one_cell: TotalsCell | None,
+    one_tagged: Tagged | None,
     cell_selection: str,
     tagged_selection: str,
 ) -> None:
-    # given lists of real totals cells (and a type with lists of leaves), good and bad values
+    # given lists of real totals cells (and a type with lists of leaves), and single ones,
+    # with good and bad values
     root = Query(
         cells=[*cell_list, None] if nulls_in_cells else cell_list,  # type: ignore[list-item]
         optional_cells=optional,
         tagged=tagged_list,
+        one_cell=one_cell,
+        one_tagged=one_tagged,
     )
     query = (
         f"{{ cells {{ {cell_selection} }} optionalCells {{ {cell_selection} }} "
-        f"tagged {{ {tagged_selection} }} }}"
+        f"tagged {{ {tagged_selection} }} oneCell {{ {cell_selection} }} "
+        f"oneTagged {{ {tagged_selection} }} }}"
     )
 
     # when both executors answer

@@ -1,4 +1,5 @@
-"""Execution of big answers: lists of objects whose selected fields are all plain leaves.
+"""Execution of big answers: objects, and lists of them, whose selected fields are all
+plain leaves.
 
 graphql-core completes every field of every list item through the same machinery: resolve
 info, the resolver (strawberry's wrapper around an attribute read), then value completion
@@ -141,6 +142,29 @@ class LeafListExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 except _NotPlain:
                     pass
         return super().complete_list_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+
+    def complete_object_value(
+        self,
+        return_type: GraphQLObjectType,
+        field_details_list: list[FieldDetails],
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> AwaitableOrValue[dict[str, Any]]:
+        # One object of plain leaves (a case's text, its totals) the same way as a list's
+        # items; graphql-core has already dealt with a null.
+        plan = self._leaf_plan(return_type, field_details_list)
+        if plan is not None:
+            try:
+                completed: dict[str, Any] = self._complete_leaf_objects(plan, (result,))[0]
+            except _NotPlain:
+                pass
+            else:
+                return completed
+        return super().complete_object_value(
             return_type, field_details_list, info, path, result, position_context
         )
 
