@@ -142,6 +142,11 @@ def uvicorn_command(target: str, port: int, *extra: str) -> list[str]:
         "--log-level",
         "warning",
         "--no-access-log",
+        # As `w4r serve` runs it (w4r.cli.uvicorn_options).
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
     ]
 
 
@@ -150,8 +155,15 @@ def _readyz(base: str) -> bool:
 
 
 @contextlib.contextmanager
-def serve_w4r(admin_url: URL, signing_key: str, workdir: Path) -> Iterator[Server]:
-    """``python -m uvicorn --factory w4r.app:create_app`` on 127.0.0.1, production mode."""
+def serve_w4r(
+    admin_url: URL,
+    signing_key: str,
+    workdir: Path,
+    name: str = "w4r",
+    settings: dict[str, str] | None = None,
+) -> Iterator[Server]:
+    """``python -m uvicorn --factory w4r.app:create_app`` on 127.0.0.1, production mode,
+    with ``settings`` (``W4R_*`` variables) on top of the benchmark's."""
     port = free_port()
     environment = {
         **os.environ,
@@ -161,15 +173,18 @@ def serve_w4r(admin_url: URL, signing_key: str, workdir: Path) -> Iterator[Serve
         "W4R_DATA_DIR": str(workdir / "data"),
         "W4R_ENVIRONMENT": "production",
         "W4R_LOG_LEVEL": "WARNING",
-        # Every simulated client calls from 127.0.0.1: measure throughput, not the budget.
+        # Every simulated client calls from 127.0.0.1, and the writers share one API key:
+        # measure throughput, not the budgets.
         "W4R_IP_BUDGET_POINTS": "1000000000",
+        "W4R_API_KEY_BUDGET_POINTS": "1000000000",
         "W4R_SUPPORTER_HASH_KEY": secrets.token_hex(32),
         "W4R_WEBHOOK_SECRET_KEY": secrets.token_hex(32),
         "PYTHONPATH": python_path(),
+        **(settings or {}),
     }
     command = uvicorn_command("w4r.app:create_app", port, "--factory")
     # cwd: the temporary directory, so no .env of the checkout is read
-    with running("w4r", command, environment, workdir, port, _readyz) as server:
+    with running(name, command, environment, workdir, port, _readyz) as server:
         yield server
 
 

@@ -76,6 +76,8 @@ def test_smoke_run_writes_every_measure(tmp_path: Path) -> None:
     assert [totals["actions"] for totals in report["totals"]] == [2_000, 5_000]
     for totals in report["totals"]:
         assert_server_figures(totals)
+        assert_server_figures(totals["served"])
         assert totals["reconcile"]["drift"] == 0
         assert totals["cells"] > 0
-    assert sorted(report["servers_peak_rss_mib"]) == sorted(servers)
+    # (the uncached case list's w4r is a second server, without the response cache)
+    assert sorted(report["servers_peak_rss_mib"]) == sorted([*servers, "w4r-uncached"])
