@@ -6,6 +6,7 @@ by a recorder, so what the command would start is checked exactly.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 from collections.abc import Callable
@@ -311,6 +312,22 @@ def app_url_only(monkeypatch: pytest.MonkeyPatch, target: DatabaseTarget) -> Non
     monkeypatch.delenv("W4R_DATABASE_URL", raising=False)
     monkeypatch.delenv("W4R_DATABASE_APP_PASSWORD", raising=False)
     monkeypatch.setenv("W4R_APP_DATABASE_URL", target.app_url.render_as_string(hide_password=False))
+
+
+@pytest.mark.parametrize("freeze", [True, False], ids=["on", "off"])
+async def test_start_up_freezes_what_it_built_when_asked(
+    settings: Settings, database_target: DatabaseTarget, freeze: bool
+) -> None:
+    # given an app with W4R_GC_FREEZE on or off, and nothing frozen yet
+    app = create_app(settings.model_copy(update={"gc_freeze": freeze}), target=database_target)
+    gc.unfreeze()
+    try:
+        # when it has started, then what start-up built is out of the collector's reach
+        # only when asked
+        async with app.router.lifespan_context(app):
+            assert (gc.get_freeze_count() > 0) is freeze
+    finally:
+        gc.unfreeze()  # a test process builds many apps: let the collector see them again
 
 
 async def test_a_replica_with_only_the_app_url_serves_without_an_embedded_server(
