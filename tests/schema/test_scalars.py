@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 from dateutil.parser import isoparse
 
-from w4r.schema.scalars import parse_datetime
+from w4r.schema.scalars import parse_datetime, parse_instant
 
 VALUES = [
     "2025-11-21T10:11:12Z",
@@ -61,3 +61,21 @@ def test_a_value_isoparse_refuses_is_refused_with_its_message(value: str) -> Non
 
     # then both refuse it, with the same message
     assert message == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["9999-12-31T23:59:59-05:00", "9999-12-31T20:00:00Z", "0001-01-01T00:00:00+05:00"],
+)
+def test_an_instant_at_the_ends_of_the_calendar_is_refused(value: str) -> None:
+    # when an instant that some time zone cannot show is parsed
+    message = refusal(parse_instant, value)
+
+    # then it is refused with the range
+    assert message == "The instant must lie between 0001-01-02 and 9999-12-30 (UTC)."
+
+
+@pytest.mark.parametrize("value", ["9999-12-30T23:59:59Z", "0001-01-02T05:00:00+05:00"])
+def test_an_instant_inside_the_range_is_accepted(value: str) -> None:
+    # when/then
+    assert parse_instant(value) == isoparse(value)

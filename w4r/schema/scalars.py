@@ -6,13 +6,18 @@ an ``actionsImport`` of 10,000 rows. Values in the usual RFC 3339 form are parse
 ``datetime.fromisoformat`` instead (well under 1 µs) and given the very ``tzinfo`` objects
 ``isoparse`` gives; anything else, and anything ``fromisoformat`` refuses, still goes to
 ``isoparse``, so the accepted values, the results and the error messages do not change.
+
+One refusal is added: an instant too close to the ends of the calendar (before
+0001-01-02 or after 9999-12-30, UTC) has no representation in every time zone, so reading it
+in UTC or in a section's zone would overflow; it is refused as bad input like any other
+unparseable value.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from dateutil import tz
 from dateutil.parser import isoparse
@@ -41,8 +46,27 @@ def parse_datetime(value: str) -> datetime:
     return parsed.replace(tzinfo=zone)
 
 
+EARLIEST = datetime.min.replace(tzinfo=UTC) + timedelta(days=1)
+LATEST = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
+"""The instants (UTC) every time zone can show: offsets are under a day."""
+
+
+def parse_instant(value: str) -> datetime:
+    """``parse_datetime(value)``, refusing instants some time zone cannot represent."""
+    parsed = parse_datetime(value)
+    offset = parsed.utcoffset()
+    # The wall time read as UTC, compared with the range shifted: converting could overflow.
+    wall = parsed.replace(tzinfo=UTC)
+    if not EARLIEST + (offset or timedelta()) <= wall <= LATEST + (offset or timedelta()):
+        raise ValueError(
+            f"The instant must lie between {EARLIEST.date().isoformat()} and "
+            f"{LATEST.date().isoformat()} (UTC)."
+        )
+    return parsed
+
+
 DATETIME: ScalarDefinition = dataclasses.replace(
-    DateTimeDefinition, parse_value=wrap_parser(parse_datetime, "DateTime")
+    DateTimeDefinition, parse_value=wrap_parser(parse_instant, "DateTime")
 )
 SCALAR_OVERRIDES: dict[object, type | ScalarWrapper | ScalarDefinition] = {datetime: DATETIME}
 """For the schema's ``scalar_overrides``."""
