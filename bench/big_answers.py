@@ -31,26 +31,23 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import strawberry
-from common import HEADERS, RESULTS_DIR, Caller, embedded_database, local_issuer
+from common import HEADERS, RESULTS_DIR, Caller, bench_database, local_issuer
 from compare import IS_TOTALS, PARTNER_CASE_LIST, PROFILES, World, libpq_url, load_ledger, set_up
-from sqlalchemy import text
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.applications import Starlette
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 import w4r.app
-from w4r.platform import migrations
 from w4r.platform.auth import Role, TokenIssuer
 from w4r.platform.bootstrap import DatabaseTarget
-from w4r.platform.database import app_role_url, asyncpg_url
+from w4r.platform.database import app_role_url
 from w4r.schema.api import build_schema
 from w4r.schema.execution import LeafListExecutionContext
 from w4r.schema.totals.types import TotalsCell
@@ -61,29 +58,6 @@ EXECUTORS = {
     "w4r": LeafListExecutionContext,
     "graphql-core": StrawberryGraphQLCoreExecutionContext,
 }
-
-
-@contextlib.contextmanager
-def server_database(server_url: str) -> Iterator[URL]:
-    """A fresh, migrated database on a running server (dropped on leaving)."""
-    server = asyncpg_url(server_url)
-    name = f"w4r_bench_{secrets.token_hex(4)}"
-
-    async def admin(statement: str) -> None:
-        engine = create_async_engine(server, isolation_level="AUTOCOMMIT")
-        try:
-            async with engine.connect() as connection:
-                await connection.execute(text(statement))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        admin_url = server.set(database=name)
-        migrations.upgrade(admin_url)
-        yield admin_url
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @contextlib.asynccontextmanager
@@ -288,11 +262,7 @@ def main() -> None:
     arguments = parser.parse_args()
     signing_key, issuer = local_issuer()
     completed = completion(arguments)
-    with contextlib.ExitStack() as stack:
-        if arguments.database_url:
-            admin_url = stack.enter_context(server_database(arguments.database_url))
-        else:
-            admin_url = stack.enter_context(embedded_database())[1]
+    with bench_database(arguments.database_url) as admin_url:
         measured = asyncio.run(measure(admin_url, signing_key, issuer, arguments))
     report = {
         "benchmark": "big_answers",

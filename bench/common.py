@@ -8,6 +8,7 @@ plain name: the script's folder is first on ``sys.path``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -24,10 +25,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import text
 from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from w4r.platform import migrations
 from w4r.platform.auth import Role, TokenIssuer, generate_signing_key
+from w4r.platform.database import asyncpg_url
 from w4r.platform.embedded import start_embedded
 from w4r.settings import Settings
 
@@ -210,6 +214,41 @@ def embedded_database() -> Iterator[tuple[Path, URL]]:
             yield workdir, embedded.admin_url
         finally:
             embedded.stop()
+
+
+@contextlib.contextmanager
+def server_database(server_url: str) -> Iterator[URL]:
+    """A fresh, migrated database on a running server (dropped on leaving)."""
+    server = asyncpg_url(server_url)
+    name = f"w4r_bench_{secrets.token_hex(4)}"
+
+    async def admin(statement: str) -> None:
+        engine = create_async_engine(server, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text(statement))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        admin_url = server.set(database=name)
+        migrations.upgrade(admin_url)
+        yield admin_url
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@contextlib.contextmanager
+def bench_database(server_url: str | None) -> Iterator[URL]:
+    """The admin URL of a fresh, migrated database: on the server at ``server_url`` when
+    given (a benchmark's ``--database-url``), else an embedded one (both removed after)."""
+    if server_url:
+        with server_database(server_url) as admin_url:
+            yield admin_url
+    else:
+        with embedded_database() as (_, admin_url):
+            yield admin_url
 
 
 def local_issuer() -> tuple[str, TokenIssuer]:

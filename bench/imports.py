@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import platform
 import tempfile
@@ -30,8 +29,8 @@ from typing import Any
 
 import httpx
 import ledger
-from big_answers import application, server_database
-from common import HEADERS, RESULTS_DIR, Caller, embedded_database, local_issuer, median
+from big_answers import application
+from common import HEADERS, RESULTS_DIR, Caller, bench_database, local_issuer, median
 from compare import imported_on_case, libpq_url
 from sqlalchemy import event
 from sqlalchemy.engine import URL
@@ -135,11 +134,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=RESULTS, help="the JSON results")
     arguments = parser.parse_args()
     signing_key, issuer = local_issuer()
-    with contextlib.ExitStack() as stack:
-        if arguments.database_url:
-            admin_url = stack.enter_context(server_database(arguments.database_url))
-        else:
-            admin_url = stack.enter_context(embedded_database())[1]
+    with bench_database(arguments.database_url) as admin_url:
         measured = asyncio.run(measure(admin_url, signing_key, issuer, arguments))
     rounds = measured["rounds"]
     report = {

@@ -17,7 +17,6 @@ credential closes the connection with 4403.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -413,6 +412,16 @@ async def build_context(
     """The request's context: its section (SectionResolutionError when it has none it may
     use) and a unit of work bound to that section, or to the global scope."""
     section = await request_section(connection, principal, services)
+    return context_for(connection, principal, section, services)
+
+
+def context_for(
+    connection: HTTPConnection,
+    principal: Principal,
+    section: SectionRef | None,
+    services: GraphQLServices,
+) -> Context:
+    """The context of a request whose section is resolved: a unit of work bound to it."""
     binding = (
         TenantBinding.global_scope() if section is None else TenantBinding.for_section(section.id)
     )
@@ -541,18 +550,17 @@ def make_endpoint(view: GraphQLView) -> Any:
                 headers={"WWW-Authenticate": f'Bearer error="{error.oauth_error}"'},
             )
 
+        try:
+            section = await request_section(request, principal, services)
+        except SectionResolutionError as error:
+            return json_response(error_body(str(error), error.code), error.status_code, media_type)
         cache = view.response_cache
         if cache is not None and may_be_cached(principal):
             # A hit needs the caller and the section only: no unit of work, no audit record.
-            with contextlib.suppress(SectionResolutionError):  # refused below, as always
-                section = await request_section(request, principal, services)
-                cached = await cache.answer(request, principal, section, services, body, media_type)
-                if cached is not None:
-                    return cached
-        try:
-            request.state.context = await build_context(request, principal, services)
-        except SectionResolutionError as error:
-            return json_response(error_body(str(error), error.code), error.status_code, media_type)
+            cached = await cache.answer(request, principal, section, services, body, media_type)
+            if cached is not None:
+                return cached
+        request.state.context = context_for(request, principal, section, services)
         unit_of_work = request.state.context.unit_of_work
         audit: AuditRecorder = request.state.context.audit
         try:
