@@ -291,6 +291,34 @@ async def test_a_repeated_public_query_is_answered_from_the_cache(
     assert second.headers["cache-control"] == "no-store"  # a POST: not for shared caches
 
 
+async def test_concurrent_misses_compute_the_answer_once(
+    cached_app: Starlette, graphql: GraphQLClient, world: World
+) -> None:
+    # given an answer nobody has asked for yet
+    variables = {"year": world.year, "first": 7}
+
+    # when many readers ask for it at the same moment
+    answers = await asyncio.gather(*(ask(graphql, CASE_LIST, variables) for _ in range(8)))
+
+    # then one of them computes it and the others are served what it computed
+    assert sorted(answer.cache or "" for answer in answers) == ["HIT"] * 7 + ["MISS"]
+    assert all(answer.data == answers[0].data for answer in answers)
+    assert first_case(answers[0])["slug"] == world.slug
+    assert not cache_of(cached_app)._computing  # nothing is left waiting
+
+
+async def test_readers_waiting_for_an_answer_that_is_not_kept_compute_their_own(
+    cached_app: Starlette, graphql: GraphQLClient, world: World
+) -> None:
+    # when many readers ask at once for an answer that cannot be kept (it has an error)
+    answers = await asyncio.gather(*(ask(graphql, MISSING_CAMPAIGN) for _ in range(4)))
+
+    # then each is answered, none from the cache, and nothing is left waiting
+    assert [answer.cache for answer in answers] == ["MISS"] * 4
+    assert all(answer.body["errors"] for answer in answers)
+    assert not cache_of(cached_app)._computing
+
+
 # --- invalidation --------------------------------------------------------------------------
 
 

@@ -568,6 +568,8 @@ def make_endpoint(view: GraphQLView) -> Any:
         except HTTPException as error:
             return http_error(error, media_type)
         finally:
+            if cache is not None:
+                cache.release(request)
             await unit_of_work.close()
             # After the unit of work ended, in a transaction of its own: kept even when the
             # request's writes were rolled back.

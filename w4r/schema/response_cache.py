@@ -31,10 +31,12 @@ bytes with a fresh ``extensions.cost``, with no database session and no GraphQL 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import enum
 import hashlib
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 import orjson
@@ -136,6 +138,9 @@ VARY: Final = f"Accept, Accept-Language, Authorization, {SECTION_HEADER}"
 NO_STORE: Final = "no-store"
 MAX_VERDICTS: Final = 1024
 MAX_LANGUAGE_HEADERS: Final = 1024
+FOLLOW_SECONDS: Final = 10.0
+"""How long a miss waits for the same answer being computed by another request of this
+replica before computing it itself (see :meth:`ResponseCache.answer`)."""
 
 
 class Audience(enum.Enum):
@@ -284,6 +289,9 @@ class Lookup:
     is_persisted_get: bool
     audience: Audience
     stored: StoredAnswer | None = None
+    leads: bool = False
+    """Whether this request computes the answer for others that wait (see
+    :meth:`ResponseCache.release`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,6 +385,8 @@ class ResponseCache:
         self.max_query_cost = settings.max_query_cost
         self._verdicts: OrderedDict[tuple[str, str | None], Verdict] = OrderedDict()
         self._languages: dict[str | None, str] = {}
+        self._computing: dict[bytes, asyncio.Event] = {}
+        """Keys whose answer a request of this replica is computing now, set when it ends."""
 
     # --- verdicts, memoised per document -------------------------------------------------
 
@@ -448,7 +458,13 @@ class ResponseCache:
         media_type: str,
     ) -> Response | None:
         """The response from the cache, or None to execute (then :meth:`keep` may store
-        the answer). Sets ``request.state.response_cache`` on a miss."""
+        the answer). Sets ``request.state.response_cache`` on a miss.
+
+        Misses are coalesced: while one request computes an answer, the others asking for
+        it wait for it (up to :data:`FOLLOW_SECONDS`) instead of computing it too. When a
+        popular answer expires (every few seconds when it holds totals), hundreds of
+        requests a second would otherwise all run the same query at once, and each waits
+        for all the others' CPU: the queue that builds up costs seconds of latency."""
         audience = audience_of(principal, section)
         if not self.store.is_available or audience is None:
             return None
@@ -471,16 +487,27 @@ class ResponseCache:
                     return None
             elif self.known_uncacheable(requested.document_id, requested.operation_name, audience):
                 return None
-            RESPONSE_CACHE_MISSES.inc()
-            request.state.response_cache = Lookup(
-                key,
-                requested.document_id,
-                requested.operation_name,
-                self.store.generation,
-                requested.is_persisted_get,
-                audience,
-            )
-            return None
+            computing = self._computing.get(key)
+            if computing is not None:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(FOLLOW_SECONDS):
+                        await computing.wait()
+                entry = self.store.get(key)
+            if entry is None:
+                RESPONSE_CACHE_MISSES.inc()
+                leads = key not in self._computing
+                if leads:
+                    self._computing[key] = asyncio.Event()
+                request.state.response_cache = Lookup(
+                    key,
+                    requested.document_id,
+                    requested.operation_name,
+                    self.store.generation,
+                    requested.is_persisted_get,
+                    audience,
+                    leads=leads,
+                )
+                return None
         payer = Payer.of_caller(principal, request, services.settings)
         if entry.cost > min(self.max_query_cost, payer.allowance.amount):
             return None  # the ordinary path refuses it as too costly
@@ -551,15 +578,7 @@ class ResponseCache:
             operation_name=None if operation is None else operation.name,
         )
         if self.store.put(lookup.key, entry):
-            request.state.response_cache = Lookup(
-                lookup.key,
-                lookup.document_id,
-                lookup.operation_name,
-                lookup.generation,
-                lookup.is_persisted_get,
-                lookup.audience,
-                stored=entry,
-            )
+            request.state.response_cache = replace(lookup, stored=entry)
         return orjson.Fragment(data)
 
     def after_commit(self, request: Request, query: str | None, operation_name: str | None) -> None:
@@ -573,6 +592,16 @@ class ResponseCache:
         )
         if verdict is None or verdict.invalidates or verdict.operation_type is None:
             self.store.invalidate()
+
+    def release(self, request: Request) -> None:
+        """A request that missed has ended, answered, failed or cancelled: the requests
+        waiting for the answer it computed look again (and compute it themselves when it
+        was not kept). Call it once the request's answer is stored or abandoned."""
+        lookup: Lookup | None = getattr(request.state, "response_cache", None)
+        if lookup is not None and lookup.leads:
+            computing = self._computing.pop(lookup.key, None)
+            if computing is not None:
+                computing.set()
 
     def finish(self, request: Request, context: Context, response: Response) -> None:
         """The caching headers of an executed answer: ``X-Cache: MISS`` for a cacheable
