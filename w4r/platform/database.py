@@ -18,7 +18,9 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Literal
 from uuid import UUID
 
+import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import event, text
+from sqlalchemy import exc as sqlalchemy_errors
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -39,6 +41,39 @@ SECTION_SETTING = "w4r.section_id"
 SCOPE_SETTING = "w4r.scope"
 
 logger = logging.getLogger(__name__)
+
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,  # refused or reset connections, the server's socket gone
+    sqlalchemy_errors.TimeoutError,  # no pooled connection came free in time
+    asyncpg.PostgresConnectionError,  # class 08: the connection failed or does not exist
+    asyncpg.CannotConnectNowError,  # 57P03: starting up or shutting down
+    asyncpg.AdminShutdownError,  # 57P01: terminated by a shutdown
+    asyncpg.CrashShutdownError,  # 57P02: terminated by another backend's crash
+    asyncpg.TooManyConnectionsError,  # 53300
+    asyncpg.InterfaceError,  # the driver's connection is closed or broken
+)
+"""What a database that is down, restarting or out of connections raises, as opposed to a
+fault of the request (a statement timeout, a constraint, a bug)."""
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` (or what it wraps) says the database could not be reached: the
+    request did not run, and sending it again later is the cure."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, UNAVAILABLE_ERRORS):
+            return True
+        if isinstance(current, sqlalchemy_errors.DBAPIError):
+            if current.connection_invalidated:
+                return True
+            if isinstance(current.orig, BaseException):
+                current = current.orig  # the driver's error, as SQLAlchemy wrapped it
+                continue
+        current = current.__cause__ or current.__context__
+    return False
+
 
 ScopeKind = Literal["section", "global"]
 

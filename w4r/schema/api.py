@@ -10,7 +10,6 @@ from graphql import ASTValidationRule, GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
-    MaskErrors,
     MaxTokensLimiter,
     ParserCache,
     SchemaExtension,
@@ -34,7 +33,7 @@ from w4r.schema.campaigns.queries import CampaignQueries
 from w4r.schema.cases.mutations import CaseMutations
 from w4r.schema.cases.queries import CaseQueries
 from w4r.schema.cost import cost_extension
-from w4r.schema.errors import should_mask_error
+from w4r.schema.errors import W4RMaskErrors, should_mask_error
 from w4r.schema.events.mutations import EventMutations
 from w4r.schema.events.queries import EventQueries
 from w4r.schema.execution import LeafListExecutionContext
@@ -120,7 +119,7 @@ def build_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
         functools.partial(ValidationCache, maxsize=cache_size),
         OperationTelemetry,
         cost_extension(settings),
-        functools.partial(MaskErrors, should_mask_error=should_mask_error),
+        functools.partial(W4RMaskErrors, should_mask_error=should_mask_error),
     ]
 
 

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Final, TypeVar
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
 from strawberry.schema.exceptions import InvalidOperationTypeError
 
+from w4r.platform.database import is_database_unavailable
 from w4r.platform.errors import InvalidInputError, ProblemCode, W4RError
 from w4r.schema.context import Info
+
+DATABASE_UNAVAILABLE: Final = "DATABASE_UNAVAILABLE"
+DATABASE_UNAVAILABLE_MESSAGE: Final = (
+    "The database is unavailable and nothing was done; retry shortly."
+)
 
 UserErrorCode = strawberry.enum(ProblemCode, name="UserErrorCode")
 
@@ -63,3 +70,23 @@ def should_mask_error(error: GraphQLError) -> bool:
     ):
         return False
     return not isinstance(original, strawberry.exceptions.StrawberryGraphQLError)
+
+
+class W4RMaskErrors(MaskErrors):
+    """Unexpected errors masked as ``Unexpected error.`` (``INTERNAL_SERVER_ERROR``), except
+    a database that is down, restarting or out of connections: that is
+    ``DATABASE_UNAVAILABLE``, which tells a client the request did not take effect and may be
+    sent again as it is (a write with its idempotency key)."""
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        if original is not None and is_database_unavailable(original):
+            return GraphQLError(
+                DATABASE_UNAVAILABLE_MESSAGE,
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                path=error.path,
+                extensions={"code": DATABASE_UNAVAILABLE},
+            )
+        return super().anonymise_error(error)

@@ -53,7 +53,7 @@ from w4r.platform.auth import (
     TokenError,
     bearer_token,
 )
-from w4r.platform.database import TenantBinding
+from w4r.platform.database import TenantBinding, is_database_unavailable
 from w4r.platform.errors import SectionResolutionError, W4RError
 from w4r.platform.logging import bind_section, request_log_context
 from w4r.platform.metrics import (
@@ -73,6 +73,7 @@ from w4r.schema.abuse import (
     with_trusted_document,
 )
 from w4r.schema.context import Context, GraphQLServices
+from w4r.schema.errors import DATABASE_UNAVAILABLE, DATABASE_UNAVAILABLE_MESSAGE
 from w4r.schema.response_cache import CACHE_HEADER, NO_STORE, ResponseCache, may_be_cached
 from w4r.schema.telemetry import ExecutedOperation
 from w4r.tenants.registry import SectionRef
@@ -257,7 +258,8 @@ class GraphQLView(GraphQL[Context, None]):
                 await context.unit_of_work.rollback()
                 context.audit.request_rolled_back()
                 failed = error_body(
-                    "The request could not be saved and nothing was changed; retry it.",
+                    "The request's changes could not be committed: send it again (with the "
+                    "same idempotency key, so that nothing is done twice).",
                     "COMMIT_FAILED",
                 )
                 request.state.error_codes = ["COMMIT_FAILED"]
@@ -542,6 +544,7 @@ def make_endpoint(view: GraphQLView) -> Any:
 
         try:
             principal = await authenticate(request, services)
+            section = await request_section(request, principal, services)
         except TokenError as error:
             return json_response(
                 error_body(str(error), "UNAUTHENTICATED"),
@@ -549,11 +552,21 @@ def make_endpoint(view: GraphQLView) -> Any:
                 media_type,
                 headers={"WWW-Authenticate": f'Bearer error="{error.oauth_error}"'},
             )
-
-        try:
-            section = await request_section(request, principal, services)
         except SectionResolutionError as error:
             return json_response(error_body(str(error), error.code), error.status_code, media_type)
+        except Exception as error:
+            if not is_database_unavailable(error):
+                raise
+            # The caller's key or the section registry could not be read: PostgreSQL is down,
+            # restarting or out of connections. Nothing ran, so the request may be sent again
+            # as it is; without this it was a bare 500 that no GraphQL client can read.
+            logger.warning("the database is unavailable: %r", error)
+            return json_response(
+                error_body(DATABASE_UNAVAILABLE_MESSAGE, DATABASE_UNAVAILABLE),
+                503,
+                media_type,
+                headers={"retry-after": "1"},
+            )
         cache = view.response_cache
         if cache is not None and may_be_cached(principal):
             # A hit needs the caller and the section only: no unit of work, no audit record.
