@@ -22,12 +22,16 @@ exactly what graphql-core would:
 Anything else, for any item of the list, hands the whole list to graphql-core's own
 completion, which reads the same attributes again (plain attribute reads: nothing changes)
 and reports errors at their paths exactly as it always does.
+
+Sibling fields and list items are awaited with :func:`gather_settled`, never cancelled: see
+there why a cancelled resolver must not be left to graphql-core.
 """
 
 from __future__ import annotations
 
+import asyncio
 import enum
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -52,6 +56,7 @@ from graphql import (
     is_non_null_type,
     is_object_type,
 )
+from graphql.execution import executor
 from graphql.execution.collect_fields import FieldDetails
 from graphql.pyutils import AwaitableOrValue, Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -112,6 +117,32 @@ def _leaf_column(response_name: str, attribute: str, type_: GraphQLOutputType) -
     coerce = type_.coerce_output_value
     exact = None if is_list else IDENTICAL.get(type_)  # a list's value is never a leaf
     return _Column(response_name, attribute, is_non_null, is_list, is_item_non_null, coerce, exact)
+
+
+async def gather_settled(*awaitables: Awaitable[Any]) -> list[Any]:
+    """Await every one of ``awaitables``, then raise the first failure (in order), if any.
+
+    graphql-core 3.3 awaits a selection's fields and a list's items with
+    ``gather_with_cancel``: when one fails (a null in a non-null position, e.g. a field the
+    caller may not read), it cancels the others still running. In w4r they share the
+    request's transaction and its DataLoaders. A field cancelled while it waits for a loader
+    cancels the loader's future that other fields wait for too, and they end in
+    ``CancelledError``, which is no field error: the request failed with an exception
+    instead of an answer. A field cancelled inside a statement leaves the request's
+    connection closed mid-transaction. Letting the siblings finish costs at most the time
+    they take (their results are dropped, as before) and keeps the answer an answer.
+    """
+    results = await asyncio.gather(*awaitables, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
+
+
+# graphql-core's executor calls the module's ``gather_with_cancel`` (for fields, list items
+# and its ``gather_async_work``) from closures no execution context can override: replace it
+# there (see gather_settled). Every schema in the process executes this way.
+executor.gather_with_cancel = gather_settled  # type: ignore[attr-defined]
 
 
 class LeafListExecutionContext(StrawberryGraphQLCoreExecutionContext):
