@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Final
@@ -21,6 +22,15 @@ from w4r.platform.bootstrap import DatabaseTarget
 from w4r.settings import Settings
 
 STARTUP_TIMEOUT_SECONDS: Final = 20.0
+
+
+def free_port() -> int:
+    """A port of 127.0.0.1 nothing listens on now, for a process that must be told its port
+    (PgBouncer, a server in a subprocess); an app in this process binds port 0 instead."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 @dataclass

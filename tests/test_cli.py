@@ -7,7 +7,6 @@ import contextlib
 import os
 import queue
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,6 +22,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.conftest import unique_code
+from tests.servers import free_port
 from w4r.cli import main
 from w4r.platform import migrations
 from w4r.platform.auth import (
@@ -490,13 +490,6 @@ def test_without_a_database_url_an_embedded_server_starts(
             target.embedded.stop()
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _pump(stream: IO[str], lines: queue.Queue[str | None]) -> None:
     """Copy a process's stdout lines into ``lines`` (None at the end)."""
     for line in iter(stream.readline, ""):
@@ -596,7 +589,7 @@ def serve_demo(tmp_path: Path) -> Iterator[Served]:
     data_dir = tmp_path / "data"
     env["W4R_DATA_DIR"] = str(data_dir)
     env["PYTHONUNBUFFERED"] = "1"
-    port = _free_port()
+    port = free_port()
     served = Served(base=f"http://127.0.0.1:{port}")
     log_path = tmp_path / "serve.log"
     with (

@@ -1,11 +1,12 @@
 """The tenant binding holds through PgBouncer in transaction pooling mode.
 
-A real PgBouncer runs on a free loopback port in front of the test database, in transaction
-mode with a pool of two server connections, so many client connections take turns on the
-same two PostgreSQL sessions. The binding is ``set_config(…, true)``, transaction-local, and
-runs as the first statement of every transaction: whichever server connection a transaction
-lands on, it sees its own section's rows only, and a transaction that binds nothing sees no
-tenant row at all, even on a server connection a bound transaction used a moment before.
+A real PgBouncer (tests/pgbouncer.py) runs on a free loopback port in front of the test
+database, in transaction mode with a pool of two server connections, so many client
+connections take turns on the same two PostgreSQL sessions. The binding is
+``set_config(…, true)``, transaction-local, and runs as the first statement of every
+transaction: whichever server connection a transaction lands on, it sees its own section's
+rows only, and a transaction that binds nothing sees no tenant row at all, even on a server
+connection a bound transaction used a moment before.
 
 The engine behind PgBouncer is the app's own (``create_engine``) with the two settings the
 pool needs: no asyncpg statement cache (each statement is an unnamed one, parsed again on
@@ -20,25 +21,16 @@ pooling would lose every notice that arrives while no client holds its server se
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import json
-import os
-import pwd
-import socket
-import subprocess
-import tempfile
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import httpx
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -53,137 +45,28 @@ from tests.actions.test_ledger_api import (
     section_in,
 )
 from tests.conftest import GraphQLClient
-from tests.tools import executable
+from tests.pgbouncer import SERVER_POOL_SIZE, app_through_pgbouncer, running_pgbouncer
 from w4r.actions.repository import NOTIFY_CHANNEL
-from w4r.app import create_app
 from w4r.platform.auth import Role
 from w4r.platform.bootstrap import DatabaseTarget
-from w4r.platform.database import APP_ROLE, Database, TenantBinding, create_engine
+from w4r.platform.database import Database, TenantBinding, create_engine
 from w4r.settings import Settings
 from w4r.tenants.models import MemberRole
 from w4r.tenants.repository import MemberRepository
 from w4r.tenants.service import SectionDraft, SectionService
 
-SERVER_POOL_SIZE = 2
-"""PostgreSQL sessions PgBouncer keeps: far fewer than the clients, so they are shared."""
 CLIENT_CONNECTIONS = 12
 SECTIONS = 4
 TRANSACTIONS = 240
-STARTUP_TIMEOUT_SECONDS = 10.0
 NOTICE_TIMEOUT_SECONDS = 10.0
-
-HOW_TO_INSTALL = "install PgBouncer (apt-get install pgbouncer)"
-POSTGRES_PORT = 5432
-
-
-@dataclass(frozen=True, slots=True)
-class Upstream:
-    """Where PgBouncer finds PostgreSQL: a host name or a Unix socket directory, a port."""
-
-    host: str
-    port: int
-    database: str
-
-    @classmethod
-    def of(cls, url: URL) -> Upstream:
-        """The server of a SQLAlchemy URL: ``host`` in the authority or in the query
-        (the embedded server's socket directory, ``?host=/path``)."""
-        query_host = url.query.get("host")
-        host = url.host or (query_host if isinstance(query_host, str) else None)
-        assert host, f"no host in the test database URL {url!r}"
-        return cls(host=host, port=url.port or POSTGRES_PORT, database=url.database or "")
-
-    @property
-    def is_unix_socket(self) -> bool:
-        return self.host.startswith("/")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def pgbouncer_ini(upstream: Upstream, port: int, auth_file: Path) -> str:
-    """A transaction-pooling PgBouncer for the app role, trusting loopback clients (the
-    test servers trust the app role's local connections too)."""
-    return "\n".join(
-        [
-            "[databases]",
-            f"w4r = host={upstream.host} port={upstream.port} dbname={upstream.database}",
-            "",
-            "[pgbouncer]",
-            "listen_addr = 127.0.0.1",
-            f"listen_port = {port}",
-            "unix_socket_dir =",
-            "auth_type = trust",
-            f"auth_file = {auth_file}",
-            "pool_mode = transaction",
-            f"default_pool_size = {SERVER_POOL_SIZE}",
-            "min_pool_size = 0",
-            "reserve_pool_size = 0",
-            f"max_db_connections = {SERVER_POOL_SIZE}",
-            "max_client_conn = 100",
-            "server_check_delay = 0",
-            "",
-        ]
-    )
-
-
-def run_as_user(upstream: Upstream) -> list[str]:
-    """PgBouncer refuses to run as root: then it runs as the owner of the server's socket
-    directory (who can reach the socket), or as ``nobody`` for a TCP server."""
-    if os.geteuid() != 0:
-        return []
-    owner = os.stat(upstream.host).st_uid if upstream.is_unix_socket else None
-    name = pwd.getpwuid(owner).pw_name if owner not in (None, 0) else "nobody"
-    return ["-u", name]
-
-
-def wait_until_listening(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"PgBouncer exited ({process.returncode}): {log.read_text()}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.05)
-    pytest.fail(f"PgBouncer did not listen on 127.0.0.1:{port}: {log.read_text()}")
+APP_POOL_SIZE = 6
 
 
 @pytest.fixture(scope="module")
 def bouncer_url(database_target: DatabaseTarget) -> Iterator[URL]:
     """The app role's URL through a running PgBouncer (transaction pooling)."""
-    program = executable("pgbouncer", HOW_TO_INSTALL)
-    upstream = Upstream.of(database_target.app_url)
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="w4r-pgbouncer-") as directory:
-        folder = Path(directory)
-        folder.chmod(0o755)  # readable by the unprivileged user PgBouncer may switch to
-        auth_file = folder / "userlist.txt"
-        auth_file.write_text(f'"{APP_ROLE}" ""\n')
-        config = folder / "pgbouncer.ini"
-        config.write_text(pgbouncer_ini(upstream, port, auth_file))
-        for path in (auth_file, config):
-            path.chmod(0o644)
-        log = folder / "pgbouncer.log"
-        with log.open("wb") as output:
-            process = subprocess.Popen(
-                [program, *run_as_user(upstream), str(config)],
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            wait_until_listening(process, port, log)
-            yield database_target.app_url.set(host="127.0.0.1", port=port, database="w4r", query={})
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=STARTUP_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with running_pgbouncer(database_target) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -361,19 +244,9 @@ async def pooled_app(
     settings: Settings, database_target: DatabaseTarget, bouncer_url: URL
 ) -> AsyncIterator[Starlette]:
     """The real app, its request pool through PgBouncer, its totals listener direct."""
-    direct = database_target.app_url.render_as_string(hide_password=False)
-    pooled_settings = settings.model_copy(
-        update={
-            "database_statement_cache_size": 0,
-            "database_statement_timeout_ms": 0,
-            "database_pool_size": 6,
-            "database_max_overflow": 0,
-            "listener_database_url": SecretStr(direct),
-        }
-    )
-    target = DatabaseTarget(admin_url=database_target.admin_url, app_url=bouncer_url)
-    application = create_app(pooled_settings, target=target)
-    async with application.router.lifespan_context(application):
+    async with app_through_pgbouncer(
+        settings, database_target, bouncer_url, pool_size=APP_POOL_SIZE
+    ) as application:
         yield application
 
 
