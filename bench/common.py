@@ -31,9 +31,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from w4r.platform import migrations
 from w4r.platform.auth import Role, TokenIssuer, generate_signing_key
-from w4r.platform.database import asyncpg_url
-from w4r.platform.embedded import start_embedded
+from w4r.platform.database import Database, app_role_url, asyncpg_url, create_engine
+from w4r.platform.embedded import EmbeddedPostgres, start_embedded
 from w4r.settings import Settings
+from w4r.totals.service import reconcile
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -94,6 +95,22 @@ class Server:
         return self.process.pid
 
 
+def wait_until_ready(
+    name: str, process: subprocess.Popen[bytes], base: str, is_ready: Callable[[str], bool]
+) -> None:
+    """Poll ``is_ready(base)`` until it holds; exit if the process dies or takes too long."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while True:
+        if process.poll() is not None:
+            raise SystemExit(f"{name} exited during startup ({process.returncode})")
+        with contextlib.suppress(httpx.TransportError):
+            if is_ready(base):
+                return
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{name} did not become ready")
+        time.sleep(0.1)
+
+
 @contextlib.contextmanager
 def running(
     name: str,
@@ -107,16 +124,7 @@ def running(
     process = subprocess.Popen(command, env=environment, cwd=cwd)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"{name} exited during startup ({process.returncode})")
-            with contextlib.suppress(httpx.TransportError):
-                if is_ready(base):
-                    break
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{name} did not become ready")
-            time.sleep(0.1)
+        wait_until_ready(name, process, base, is_ready)
         yield Server(name, base, process)
     finally:
         process.terminate()
@@ -154,7 +162,7 @@ def uvicorn_command(target: str, port: int, *extra: str) -> list[str]:
     ]
 
 
-def _readyz(base: str) -> bool:
+def readyz(base: str) -> bool:
     return httpx.get(base + "/readyz", timeout=2.0).status_code == 200
 
 
@@ -165,11 +173,26 @@ def serve_w4r(
     workdir: Path,
     name: str = "w4r",
     settings: dict[str, str] | None = None,
+    workers: int = 1,
 ) -> Iterator[Server]:
     """``python -m uvicorn --factory w4r.app:create_app`` on 127.0.0.1, production mode,
-    with ``settings`` (``W4R_*`` variables) on top of the benchmark's."""
+    with ``settings`` (``W4R_*`` variables) on top of the benchmark's; ``workers`` above 1
+    makes the process uvicorn's supervisor of that many worker processes."""
     port = free_port()
-    environment = {
+    environment = w4r_environment(admin_url, signing_key, workdir, settings)
+    extra = ("--workers", str(workers)) if workers > 1 else ()
+    command = uvicorn_command("w4r.app:create_app", port, "--factory", *extra)
+    # cwd: the temporary directory, so no .env of the checkout is read
+    with running(name, command, environment, workdir, port, readyz) as server:
+        yield server
+
+
+def w4r_environment(
+    admin_url: URL, signing_key: str, workdir: Path, settings: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The environment of a benchmark's w4r server: production mode on ``admin_url``'s
+    database (already migrated), budgets no benchmark reaches, ``settings`` on top."""
+    return {
         **os.environ,
         "W4R_DATABASE_URL": admin_url.render_as_string(hide_password=False),
         "W4R_MIGRATE_ON_START": "false",
@@ -186,10 +209,6 @@ def serve_w4r(
         "PYTHONPATH": python_path(),
         **(settings or {}),
     }
-    command = uvicorn_command("w4r.app:create_app", port, "--factory")
-    # cwd: the temporary directory, so no .env of the checkout is read
-    with running(name, command, environment, workdir, port, _readyz) as server:
-        yield server
 
 
 @contextlib.contextmanager
@@ -206,12 +225,19 @@ def serve(admin_url: URL, signing_key: str, workdir: Path) -> Iterator[str]:
 def embedded_database() -> Iterator[tuple[Path, URL]]:
     """A migrated embedded PostgreSQL in a temporary directory (deleted on leaving): yields
     that directory and the admin (superuser) URL."""
+    with embedded_server() as (workdir, embedded):
+        yield workdir, embedded.admin_url
+
+
+@contextlib.contextmanager
+def embedded_server() -> Iterator[tuple[Path, EmbeddedPostgres]]:
+    """:func:`embedded_database`, yielding the server itself (to stop and start it)."""
     with tempfile.TemporaryDirectory(prefix="w4r-bench-") as directory:
         workdir = Path(directory)
         embedded = start_embedded(workdir / "pgdata", cleanup="delete")
         try:
             migrations.upgrade(embedded.admin_url)
-            yield workdir, embedded.admin_url
+            yield workdir, embedded
         finally:
             embedded.stop()
 
@@ -291,3 +317,43 @@ class Caller:
         if payload["errors"]:
             raise SystemExit(f"{name}: {payload['errors']}")
         return payload
+
+
+async def check_reconcile(admin_url: URL) -> dict[str, float]:
+    """Every rollup recomputed from the ledger, as the app role: there must be no drift."""
+    engine = create_engine(
+        app_role_url(admin_url, None), pool_size=1, max_overflow=0, statement_timeout_ms=0
+    )
+    database = Database(engine)
+    started = time.perf_counter()
+    try:
+        report = await reconcile(database, repair=False)
+    finally:
+        await database.dispose()
+    if report.drift:
+        raise SystemExit(f"reconcile found drift: {report.drift[:5]}")
+    return {
+        "sections": report.sections,
+        "cells": report.cells,
+        "drift": len(report.drift),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
+# --- generated documentation --------------------------------------------------------------
+
+
+def write_generated(document: Path, script: str, markdown: str, heading: str) -> None:
+    """Replace what is between the markers of ``script`` in ``document`` (a heading and the
+    markers are appended when absent): the figures a benchmark generates."""
+    begin = f"<!-- {script}: begin (generated, do not edit) -->"
+    end = f"<!-- {script}: end -->"
+    text = document.read_text(encoding="utf-8")
+    generated = f"{begin}\n{markdown}\n{end}"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        _, tail = rest.split(end, 1)
+        text = head + generated + tail
+    else:
+        text = text.rstrip("\n") + f"\n\n## {heading}\n\n" + generated + "\n"
+    document.write_text(text, encoding="utf-8")

@@ -65,6 +65,7 @@ from common import (
     SECTION_CREATE,
     Caller,
     Server,
+    check_reconcile,
     embedded_database,
     free_port,
     local_issuer,
@@ -73,17 +74,15 @@ from common import (
     running,
     serve_w4r,
     uvicorn_command,
+    write_generated,
 )
 from sqlalchemy.engine import URL
 
 from w4r.platform.auth import Role, TokenIssuer
-from w4r.platform.database import Database, app_role_url, create_engine
-from w4r.totals.service import reconcile
+from w4r.platform.database import app_role_url
 
 RESULTS = RESULTS_DIR / "compare.json"
 DOCS = ROOT / "docs" / "performance.md"
-BEGIN_MARKER = "<!-- bench/compare.py: begin (generated, do not edit) -->"
-END_MARKER = "<!-- bench/compare.py: end -->"
 POSTGRAPHILE_DIR = Path(__file__).resolve().parent / "postgraphile"
 POSTGRAPHILE_BIN = POSTGRAPHILE_DIR / "node_modules" / ".bin" / "postgraphile"
 
@@ -987,27 +986,6 @@ async def load_ledger(admin_dsn: str, world: World, start: int, end: int) -> flo
     return time.perf_counter() - started
 
 
-async def check_reconcile(admin_url: URL) -> dict[str, float]:
-    """Every rollup recomputed from the ledger, as the app role: there must be no drift."""
-    engine = create_engine(
-        app_role_url(admin_url, None), pool_size=1, max_overflow=0, statement_timeout_ms=0
-    )
-    database = Database(engine)
-    started = time.perf_counter()
-    try:
-        report = await reconcile(database, repair=False)
-    finally:
-        await database.dispose()
-    if report.drift:
-        raise SystemExit(f"reconcile found drift: {report.drift[:5]}")
-    return {
-        "sections": report.sections,
-        "cells": report.cells,
-        "drift": len(report.drift),
-        "seconds": round(time.perf_counter() - started, 2),
-    }
-
-
 async def ledger_rows(admin_dsn: str) -> int:
     connection = await asyncpg.connect(admin_dsn)
     try:
@@ -1431,20 +1409,9 @@ def targets_table(report: dict[str, Any]) -> list[str]:
 
 def write_docs(markdown: str) -> None:
     """Replace what is between the markers in docs/performance.md (append them if absent)."""
-    document = DOCS.read_text(encoding="utf-8")
-    generated = f"{BEGIN_MARKER}\n{markdown}\n{END_MARKER}"
-    if BEGIN_MARKER in document and END_MARKER in document:
-        head, rest = document.split(BEGIN_MARKER, 1)
-        _, tail = rest.split(END_MARKER, 1)
-        document = head + generated + tail
-    else:
-        document = (
-            document.rstrip("\n")
-            + "\n\n## Side by side: w4r, a floor and PostGraphile\n\n"
-            + generated
-            + "\n"
-        )
-    DOCS.write_text(document, encoding="utf-8")
+    write_generated(
+        DOCS, "bench/compare.py", markdown, "Side by side: w4r, a floor and PostGraphile"
+    )
 
 
 if __name__ == "__main__":
