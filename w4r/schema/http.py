@@ -573,21 +573,24 @@ def make_endpoint(view: GraphQLView) -> Any:
             cached = await cache.answer(request, principal, section, services, body, media_type)
             if cached is not None:
                 return cached
-        request.state.context = context_for(request, principal, section, services)
-        unit_of_work = request.state.context.unit_of_work
-        audit: AuditRecorder = request.state.context.audit
         try:
-            response = await view.run(request, context=request.state.context)
-        except HTTPException as error:
-            return http_error(error, media_type)
+            request.state.context = context_for(request, principal, section, services)
+            unit_of_work = request.state.context.unit_of_work
+            audit: AuditRecorder = request.state.context.audit
+            try:
+                response = await view.run(request, context=request.state.context)
+            except HTTPException as error:
+                return http_error(error, media_type)
+            finally:
+                await unit_of_work.close()
+                # After the unit of work ended, in a transaction of its own: kept even when
+                # the request's writes were rolled back.
+                read_personal_data = audit.has_personal_data
+                audit_written = await audit.write()
         finally:
             if cache is not None:
+                # Whatever happened, requests waiting for this one's answer go on.
                 cache.release(request)
-            await unit_of_work.close()
-            # After the unit of work ended, in a transaction of its own: kept even when the
-            # request's writes were rolled back.
-            read_personal_data = audit.has_personal_data
-            audit_written = await audit.write()
         if read_personal_data and not audit_written:
             # Personal data never leaves unrecorded.
             return json_response(
