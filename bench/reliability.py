@@ -63,7 +63,7 @@ def tables(report: dict[str, Any]) -> str:
         f"Run on {report['date']} with `{command}` ({report['cpus']} CPUs, Python "
         f"{report['python']}, {report['wall_seconds']:.0f} s in all; load average "
         f"{report['load_average_1m']['before']:.1f} before, "
-        f"{report['load_average_1m']['after']:.1f} after: other work shared the machine). "
+        f"{report['load_average_1m']['after']:.1f} after, the runs' own). "
         "Raw figures: `bench/results/reliability.json`.",
         "",
         row(
