@@ -8,7 +8,6 @@ plain name: the script's folder is first on ``sys.path``.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -25,13 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import text
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from w4r.platform import migrations
 from w4r.platform.auth import Role, TokenIssuer, generate_signing_key
-from w4r.platform.database import Database, app_role_url, asyncpg_url, create_engine
+from w4r.platform.database import Database, app_role_url, create_engine
 from w4r.platform.embedded import EmbeddedPostgres, start_embedded
 from w4r.settings import Settings
 from w4r.totals.service import reconcile
@@ -245,24 +242,8 @@ def embedded_server() -> Iterator[tuple[Path, EmbeddedPostgres]]:
 @contextlib.contextmanager
 def server_database(server_url: str) -> Iterator[URL]:
     """A fresh, migrated database on a running server (dropped on leaving)."""
-    server = asyncpg_url(server_url)
-    name = f"w4r_bench_{secrets.token_hex(4)}"
-
-    async def admin(statement: str) -> None:
-        engine = create_async_engine(server, isolation_level="AUTOCOMMIT")
-        try:
-            async with engine.connect() as connection:
-                await connection.execute(text(statement))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        admin_url = server.set(database=name)
-        migrations.upgrade(admin_url)
+    with migrations.scratch_database(server_url, "w4r_bench") as admin_url:
         yield admin_url
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @contextlib.contextmanager

@@ -19,7 +19,6 @@ Two kinds of test:
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import secrets
@@ -31,7 +30,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from starlette.applications import Starlette
@@ -40,7 +38,7 @@ from w4r.app import create_app
 from w4r.platform import migrations
 from w4r.platform.auth import Role, TokenIssuer, generate_signing_key
 from w4r.platform.bootstrap import DatabaseTarget
-from w4r.platform.database import Database, TenantBinding, app_role_url, asyncpg_url
+from w4r.platform.database import Database, TenantBinding, app_role_url
 from w4r.platform.embedded import start_embedded
 from w4r.settings import Settings
 
@@ -56,15 +54,8 @@ def database_target() -> Iterator[DatabaseTarget]:
     """A fresh, migrated database; the embedded server unless W4R_TEST_DATABASE_URL is set."""
     external = os.environ.get(TEST_DATABASE_URL_VARIABLE)
     if external:
-        server = asyncpg_url(external)
-        name = f"w4r_test_{secrets.token_hex(4)}"
-        asyncio.run(_admin(server, f'CREATE DATABASE "{name}"'))
-        admin_url = server.set(database=name)
-        try:
-            migrations.upgrade(admin_url)
+        with migrations.scratch_database(external, "w4r_test") as admin_url:
             yield DatabaseTarget(admin_url=admin_url, app_url=app_role_url(admin_url, None))
-        finally:
-            asyncio.run(_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         return
     with tempfile.TemporaryDirectory(prefix="w4r-test-pg-") as directory:
         embedded = start_embedded(Path(directory) / "pgdata", cleanup="delete")
@@ -77,15 +68,6 @@ def database_target() -> Iterator[DatabaseTarget]:
             )
         finally:
             embedded.stop()
-
-
-async def _admin(server: URL, statement: str) -> None:
-    engine = create_async_engine(server, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
+import secrets
+from collections.abc import Iterator
 from importlib import import_module
 from pathlib import Path
 from typing import TextIO
@@ -100,5 +104,31 @@ async def set_app_role_password(url: URL, password: str) -> None:
             await connection.execute(
                 text(f"ALTER ROLE {APP_ROLE} WITH LOGIN PASSWORD {quoted.scalar_one()}")
             )
+    finally:
+        await engine.dispose()
+
+
+@contextlib.contextmanager
+def scratch_database(server_url: str | URL, prefix: str) -> Iterator[URL]:
+    """A new database named ``prefix`` and random hex on the server at ``server_url`` (an
+    admin URL), migrated to head; yields its admin URL and drops it, forcibly, on leaving.
+    For the test suite and the benchmarks."""
+    server = asyncpg_url(server_url)
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    asyncio.run(_on_server(server, f'CREATE DATABASE "{name}"'))
+    try:
+        admin_url = server.set(database=name)
+        upgrade(admin_url)
+        yield admin_url
+    finally:
+        asyncio.run(_on_server(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _on_server(server: URL, statement: str) -> None:
+    """One statement outside a transaction (CREATE and DROP DATABASE need that)."""
+    engine = create_async_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
     finally:
         await engine.dispose()
