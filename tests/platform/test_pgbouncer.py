@@ -76,6 +76,9 @@ async def pooled_engine(bouncer_url: URL) -> AsyncIterator[AsyncEngine]:
         bouncer_url,
         pool_size=CLIENT_CONNECTIONS,
         max_overflow=0,
+        # Every transaction of a test is started at once and queues for the pool: on a busy
+        # machine (the suite runs in parallel) the last ones wait longer than the app's 10 s.
+        pool_timeout=120.0,
         statement_cache_size=0,
         statement_timeout_ms=0,
     )
