@@ -16,8 +16,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from w4r.abuse.models import AllowedNetwork
-from w4r.abuse.repository import AllowlistRepository
+from w4r.abuse.repository import AllowlistRepository, Networks
+from w4r.platform.database import TenantBinding
 from w4r.platform.errors import InvalidInputError, ProblemCode
+from w4r.platform.reference import ReferenceCache
 from w4r.platform.validation import Problems
 
 WIDEST_IPV4_PREFIX = 16
@@ -70,10 +72,15 @@ def parse_network(
     return network
 
 
+ACTIVE_NETWORKS: ReferenceCache[UUID, Networks] = ReferenceCache()
+"""Per process, by section: every entry, expired ones too (expiry is checked on use)."""
+
+
 class AllowlistService:
     """Entries of the section the session is bound to."""
 
     def __init__(self, session: AsyncSession) -> None:
+        self._session = session
         self._entries = AllowlistRepository(session)
 
     async def entries(self) -> list[AllowedNetwork]:
@@ -126,5 +133,16 @@ class AllowlistService:
         return removed
 
     async def covers(self, address: str) -> bool:
-        """An active entry contains ``address`` (an IP address as text)."""
-        return await self._entries.covers(address, datetime.now(UTC))
+        """An active entry contains ``address`` (an IP address as text). Every anonymous
+        write asks, so the section's entries are kept per process while the reference data
+        is unchanged (w4r.platform.reference)."""
+        binding = self._session.info.get("tenant")
+        if isinstance(binding, TenantBinding) and binding.section_id is not None:
+            entries = await ACTIVE_NETWORKS.get(
+                self._session, binding.section_id, self._entries.networks
+            )
+        else:
+            entries = await self._entries.networks()
+        ip = ipaddress.ip_address(address)
+        now = datetime.now(UTC)
+        return any(expires_at > now and ip in network for network, expires_at in entries)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import Boolean, cast, delete, literal, select
-from sqlalchemy.dialects.postgresql import INET, insert
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from w4r.abuse.models import AllowedNetwork, TrustedDocument
+
+Networks = tuple[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, datetime], ...]
+"""Allowlisted networks with their expiry."""
 
 
 class AllowlistRepository:
@@ -47,14 +51,14 @@ class AllowlistRepository:
         )
         return result.scalar_one_or_none()
 
-    async def covers(self, address: str, now: datetime) -> bool:
-        """An entry that has not expired contains ``address``."""
-        covered = select(literal(1)).where(
-            AllowedNetwork.network.op(">>=", return_type=Boolean)(cast(address, INET)),
-            AllowedNetwork.expires_at > now,
+    async def networks(self) -> Networks:
+        """Every entry's network and expiry, expired ones included."""
+        result = await self._session.execute(
+            select(AllowedNetwork.network, AllowedNetwork.expires_at)
         )
-        result = await self._session.execute(select(covered.exists()))
-        return bool(result.scalar_one())
+        return tuple(
+            (ipaddress.ip_network(str(network)), expires_at) for network, expires_at in result
+        )
 
 
 class TrustedDocumentRepository:

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from w4r.actions.drafts import ActionDraft, Recorder, TallyDraft
@@ -38,6 +39,7 @@ from w4r.campaigns.models import Campaign, CampaignStatus
 from w4r.campaigns.repository import CampaignRepository, SectionCampaignRepository
 from w4r.platform.errors import InvalidInputError, ProblemCode
 from w4r.platform.metrics import count_actions_on_commit
+from w4r.platform.reference import ReferenceCache
 from w4r.platform.validation import Problems
 from w4r.webhooks.service import WebhookOutbox
 
@@ -156,32 +158,48 @@ def _window(
     return None
 
 
+Participation = tuple[Campaign, tuple[date, date] | None, frozenset[UUID]]
+"""A campaign (never a draft), the section's window for it and the cases it features."""
+
+PARTICIPATION: ReferenceCache[tuple[UUID, int], Participation | None] = ReferenceCache()
+"""Per process, by (section, year): read by every action, changed a few times a campaign."""
+
+
+def _detached(campaign: Campaign) -> Campaign:
+    """A copy of the loaded row outside any session, safe to share between requests (the
+    session's own instance may carry that request's pending changes)."""
+    mapper = inspect(Campaign)
+    return Campaign(**{column.key: getattr(campaign, column.key) for column in mapper.column_attrs})
+
+
 class CampaignRules:
     """Which cases a section may count actions for, and when."""
 
     def __init__(self, session: AsyncSession, section: SectionContext) -> None:
+        self._session = session
         self._campaigns = CampaignRepository(session)
         self._participation = SectionCampaignRepository(session)
         self._section = section
-        self._cache: dict[int, tuple[Campaign, tuple[date, date] | None, set[UUID]] | None] = {}
         self._rules: dict[tuple[int, date | None], CampaignRule] = {}
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self._section.time_zone)
 
-    async def load(self, year: int) -> tuple[Campaign, tuple[date, date] | None, set[UUID]] | None:
+    async def load(self, year: int) -> Participation | None:
         """The campaign (never a draft), the section's window for it (its own, else the
-        campaign's, else None) and the cases the section features in it."""
-        if year not in self._cache:
+        campaign's, else None) and the cases the section features in it: kept per process
+        while the reference data is unchanged (w4r.platform.reference)."""
+
+        async def read() -> Participation | None:
             found = await self._campaigns.with_participation(year)  # one round trip
             if found is None or found[0].status is CampaignStatus.DRAFT:
-                self._cache[year] = None
-            else:
-                campaign, starts_on, ends_on, featured = found
-                window = _window(campaign, starts_on, ends_on)
-                self._cache[year] = (campaign, window, set(featured))
-        return self._cache[year]
+                return None
+            campaign, starts_on, ends_on, featured = found
+            window = _window(campaign, starts_on, ends_on)
+            return (_detached(campaign), window, frozenset(featured))
+
+        return await PARTICIPATION.get(self._session, (self._section.section_id, year), read)
 
     async def window(self, campaign: Campaign) -> tuple[date, date] | None:
         participation = await self._participation.get(campaign.id)
@@ -214,7 +232,7 @@ class CampaignRules:
         if cached is not None:
             return cached
         loaded = await self.load(year)
-        campaign, window, featured = loaded if loaded is not None else (None, None, set())
+        campaign, window, featured = loaded if loaded is not None else (None, None, frozenset())
         bounds = None
         if window is not None:
             start, end = self._bounds(window)
@@ -224,7 +242,7 @@ class CampaignRules:
         rule = CampaignRule(
             year=year,
             campaign=campaign,
-            featured=frozenset(featured),
+            featured=featured,
             window=window,
             bounds=bounds,
             latest=datetime.now(UTC) + MAX_CLOCK_SKEW,

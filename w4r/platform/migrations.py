@@ -36,6 +36,7 @@ MODEL_MODULES = (
     "w4r.apikeys.models",
     "w4r.audit.models",
     "w4r.webhooks.models",
+    "w4r.platform.reference",
 )
 """Every module that declares tables; imported so the metadata is complete."""
 
