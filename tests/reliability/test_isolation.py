@@ -643,6 +643,9 @@ async def test_no_request_sees_another_sections_data_on_a_small_shared_pool(
     await check_isolation_under_load(served, owner_engine, requests_to_run(CI_REQUESTS))
 
 
+REQUEST_TIMEOUT_SECONDS = 120.0
+
+
 @pytest.fixture(scope="module")
 def bouncer_url(database_target: DatabaseTarget) -> Iterator[URL]:
     with running_pgbouncer(database_target) as url:
@@ -659,7 +662,11 @@ async def test_no_request_sees_another_sections_data_through_pgbouncer(
     # The app on a real socket (uvicorn), its pool through PgBouncer in transaction mode: a
     # cancelled client disconnects, and the server finishes the request without it
     pooled = through_pgbouncer(settings, database_target, bouncer_url, pool_size=APP_POOL_SIZE)
-    async with serving(*pooled) as server, httpx.AsyncClient(base_url=server.http_url) as http:
+    # (a request may queue for the small pool well beyond httpx's 5 s on a busy machine)
+    async with (
+        serving(*pooled) as server,
+        httpx.AsyncClient(base_url=server.http_url, timeout=REQUEST_TIMEOUT_SECONDS) as http,
+    ):
 
         async def settle() -> None:
             """Wait for the requests the server still runs for clients that went away."""
