@@ -38,7 +38,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from w4r.platform.auth import ANONYMOUS
-from w4r.schema.api import Mutation, Query, W4RSchema, build_schema
+from w4r.schema.api import Mutation, Query, W4RSchema, build_schema, guard_rules
 from w4r.schema.errors import should_mask_error
 from w4r.settings import Settings
 
@@ -62,7 +62,11 @@ def per_request_limiters(settings: Settings) -> strawberry.Schema:
         functools.partial(MaskErrors, should_mask_error=should_mask_error),
     ]
     return W4RSchema(
-        query=Query, mutation=Mutation, extensions=extensions, config=StrawberryConfig()
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(),
+        guard=guard_rules(settings),
     )
 
 

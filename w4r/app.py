@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 
 from w4r.apikeys.service import ApiKeyAuthenticator
 from w4r.mail.sender import OutboxSender, RetryPolicy, SmtpConfig, SmtpTransport
@@ -50,6 +51,8 @@ from w4r.supporters.service import SupporterPolicy
 from w4r.tenants.registry import SectionRegistry
 from w4r.tenants.repository import RegistryRow, SectionRepository
 from w4r.totals.live import TotalsHub
+from w4r.web import ASSETS_PATH, STATIC_DIR
+from w4r.web.graphiql import graphiql_page
 from w4r.webhooks.dispatcher import DispatchPolicy, WebhookDispatcher
 from w4r.webhooks.service import WebhookPolicy
 from w4r.webhooks.signing import SecretBox, parse_secret_key
@@ -200,7 +203,7 @@ def create_app(
     )
     view = build_view(
         schema,
-        graphql_ide=settings.graphql_ide_enabled,
+        graphql_ide_page=graphiql_page() if settings.graphql_ide_enabled else None,
         trusted_document_cache_size=settings.trusted_document_cache_size,
         response_cache=response_cache,
     )
@@ -324,6 +327,7 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            Mount(ASSETS_PATH, app=StaticFiles(directory=STATIC_DIR, check_dir=False)),
         ],
         lifespan=lifespan,
     )

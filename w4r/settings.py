@@ -17,6 +17,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["development", "production"]
 LogFormat = Literal["json", "text"]
+Access = Literal["on", "staff", "off"]
+"""Who gets a developer facility (GraphiQL, introspection): everyone, staff callers only
+(section and IS staff, with a bearer token), or nobody."""
+_ACCESS_SYNONYMS = {"true": "on", "1": "on", "yes": "on", "false": "off", "0": "off", "no": "off"}
 
 
 def default_data_dir() -> Path:
@@ -80,11 +84,14 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         default=None, description="Base URL printed on start (e.g. behind a proxy)."
     )
-    graphql_ide: bool | None = Field(
-        default=None, description="Serve GraphiQL on GET /graphql. Unset: on in development."
+    graphql_ide: Access | None = Field(
+        default=None,
+        description="GraphiQL on GET /graphql: on, staff (the page for everyone, the schema "
+        "for staff callers) or off. Unset: on in development, off in production.",
     )
-    introspection: bool | None = Field(
-        default=None, description="Allow introspection. Unset: on in development."
+    introspection: Access | None = Field(
+        default=None,
+        description="Introspection and field suggestions: on, staff or off. Unset: as graphql_ide.",
     )
     max_query_depth: int = Field(default=12, ge=2, le=100)
     max_aliases: int = Field(default=30, ge=0, le=1000)
@@ -480,6 +487,17 @@ class Settings(BaseSettings):
     # --- logging ---------------------------------------------------------------------------
     log_level: str = "INFO"
 
+    @field_validator("graphql_ide", "introspection", mode="before")
+    @classmethod
+    def _access_synonyms(cls, value: object) -> object:
+        """``true``/``false`` (the former boolean settings) mean ``on``/``off``."""
+        if isinstance(value, bool):
+            return "on" if value else "off"
+        if isinstance(value, str):
+            lowered = value.strip().lower()
+            return _ACCESS_SYNONYMS.get(lowered, lowered)
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _upper_log_level(cls, value: str) -> str:
@@ -496,12 +514,22 @@ class Settings(BaseSettings):
         return "text" if self.is_development else "json"
 
     @property
-    def graphql_ide_enabled(self) -> bool:
-        return self.is_development if self.graphql_ide is None else self.graphql_ide
+    def graphql_ide_access(self) -> Access:
+        if self.graphql_ide is not None:
+            return self.graphql_ide
+        return "on" if self.is_development else "off"
 
     @property
-    def introspection_enabled(self) -> bool:
-        return self.is_development if self.introspection is None else self.introspection
+    def graphql_ide_enabled(self) -> bool:
+        return self.graphql_ide_access != "off"
+
+    @property
+    def introspection_access(self) -> Access:
+        """Unset, introspection follows GraphiQL, which is of little use without it: a
+        staff-only GraphiQL answers the schema to staff callers only."""
+        if self.introspection is not None:
+            return self.introspection
+        return self.graphql_ide_access
 
     @property
     def signing_key_path(self) -> Path:

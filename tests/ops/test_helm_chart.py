@@ -169,6 +169,7 @@ def test_the_validator_refuses_an_unknown_field(tmp_path: Path) -> None:
     ("arguments", "fragment"),
     [
         (("--set", "config.logFormat=xml"), "config.logFormat"),
+        (("--set", "config.graphqlIde=false"), "config.graphqlIde"),
         (("--set", "config.workers=0"), "config.workers"),
         (("--set", "replicaCount=-1"), "replicaCount"),
         (("--set-string", "replicaCount=two"), "replicaCount"),
@@ -182,6 +183,7 @@ def test_the_validator_refuses_an_unknown_field(tmp_path: Path) -> None:
     ],
     ids=[
         "log-format",
+        "graphql-ide-boolean",
         "zero-workers",
         "negative-replicas",
         "replicas-string",
@@ -441,6 +443,8 @@ def test_the_production_configmap_parses_as_the_settings_meant(
     settings = settings_from(documents(production_manifests), monkeypatch)
 
     assert settings.environment == "production"
+    assert settings.graphql_ide_access == "off"
+    assert settings.introspection_access == "off"
     assert settings.log_format_in_use == "json"
     assert settings.workers == 1
     assert settings.proxy_headers is True

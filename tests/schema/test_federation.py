@@ -536,7 +536,7 @@ async def test_service_answers_the_sdl_that_schema_export_writes(
 
 
 async def test_service_is_refused_where_introspection_is_off(settings: Settings) -> None:
-    schema = build_schema(settings.model_copy(update={"introspection": False}))
+    schema = build_schema(settings.model_copy(update={"introspection": "off"}))
     result = await schema.execute(SERVICE)
     assert result.data is None
     assert [error.message for error in result.errors or ()] == [

@@ -92,7 +92,7 @@ async def test_with_introspection_off_only_the_audits_that_introspect_fail(
 ) -> None:
     # given a server configured as in production: introspection (and so `__type`) off
     closed = await start_server(
-        settings.model_copy(update={"introspection": False}), database_target
+        settings.model_copy(update={"introspection": "off"}), database_target
     )
     try:
         # when the audit runs

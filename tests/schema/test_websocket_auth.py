@@ -394,7 +394,7 @@ async def test_a_query_over_the_socket_is_refused(server: RunningServer, world: 
 
 @pytest.fixture(scope="module")
 def view(settings: Settings) -> GraphQLView:
-    return build_view(build_schema(settings), graphql_ide=False)
+    return build_view(build_schema(settings), graphql_ide_page=None)
 
 
 def upgrade_request(app: Starlette, path: str) -> WebSocket:

@@ -28,7 +28,7 @@ import strawberry
 from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -224,6 +224,11 @@ class GraphQLView(GraphQL[Context, None]):
 
     graphql_transport_ws_handler_class = SubscriptionHandler
     websocket_adapter_class = TextFrameWebSocketAdapter
+    graphql_ide_page: str = ""
+    """The GraphiQL page served instead of strawberry's (w4r.web.graphiql: no CDN)."""
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse(self.graphql_ide_page)
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -712,19 +717,21 @@ def in_log_context(handler: Callable[[WebSocket], Awaitable[None]]) -> Any:
 def build_view(
     schema: strawberry.Schema,
     *,
-    graphql_ide: bool,
+    graphql_ide_page: str | None,
     trusted_document_cache_size: int = 1024,
     response_cache: ResponseCache | None = None,
 ) -> GraphQLView:
     view = GraphQLView(
         schema,
-        graphql_ide="graphiql" if graphql_ide else None,
+        graphql_ide="graphiql" if graphql_ide_page is not None else None,
         allow_queries_via_get=True,
         multipart_uploads_enabled=False,
         # Not the legacy subscriptions-transport-ws: it cannot refuse a credential with
         # 4403, and nothing of ours speaks it.
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
     )
+    if graphql_ide_page is not None:
+        view.graphql_ide_page = graphql_ide_page
     view.documents = DocumentCache(trusted_document_cache_size)
     view.response_cache = response_cache
     return view
