@@ -52,6 +52,7 @@ from w4r.tenants.registry import SectionRegistry
 from w4r.tenants.repository import RegistryRow, SectionRepository
 from w4r.totals.live import TotalsHub
 from w4r.web import ASSETS_PATH, STATIC_DIR
+from w4r.web.dashboard import dashboard_page
 from w4r.web.graphiql import graphiql_page
 from w4r.webhooks.dispatcher import DispatchPolicy, WebhookDispatcher
 from w4r.webhooks.service import WebhookPolicy
@@ -327,6 +328,8 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            Route("/dashboard", dashboard_page, methods=["GET"]),
+            Route("/s/{code}/dashboard", dashboard_page, methods=["GET"]),
             Mount(ASSETS_PATH, app=StaticFiles(directory=STATIC_DIR, check_dir=False)),
         ],
         lifespan=lifespan,

@@ -141,6 +141,7 @@ def command_serve(arguments: argparse.Namespace) -> int:
     base = settings.public_url or f"http://{settings.host}:{settings.port}"
     _out(f"Database: {where}")
     _out(f"GraphQL endpoint: {base}/graphql  (a section's: {base}/s/<code>/graphql)")
+    _out(f"Dashboard: {base}/dashboard  (a section's: {base}/s/<code>/dashboard)")
     _out(f"Health: {base}/healthz  Readiness: {base}/readyz")
     # uvicorn shuts down gracefully on SIGTERM and then re-raises the signal to the handler
     # it found; with the default handler the process would die before stopping the

@@ -262,7 +262,9 @@ def test_one_worker_serves_the_app_object_behind_a_proxy(
     # and logs are JSON, and SIGTERM ends the process normally
     assert recorded.logging == [("json", "INFO")]
     assert recorded.sigterm == [cli._exit_on_sigterm]
-    assert "GraphQL endpoint: http://127.0.0.1:8000/graphql" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "GraphQL endpoint: http://127.0.0.1:8000/graphql" in printed
+    assert "Dashboard: http://127.0.0.1:8000/dashboard" in printed
 
 
 @pytest.mark.usefixtures("clean_server_env")
