@@ -62,7 +62,7 @@ async def test_the_page_loads_nothing_from_another_host(client: httpx.AsyncClien
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/html; charset=utf-8"
     page = response.text
-    assert page == graphiql_page()
+    assert page == graphiql_page().html
     addresses = [match["url"] for match in ADDRESS.finditer(page)]
     assert len(addresses) == 8
     assert [url for url in addresses if not url.startswith(("/assets/graphiql/", "data:"))] == []
@@ -79,7 +79,7 @@ async def test_every_asset_is_served_with_the_hash_strawberry_published(
     template_integrities = {
         integrity for _, integrity in referenced_assets(get_graphql_ide_html("graphiql"))
     }
-    assets = referenced_assets(graphiql_page())
+    assets = referenced_assets(graphiql_page().html)
     assert len(assets) == 7
     assert {integrity for _, integrity in assets} == template_integrities
 
@@ -106,7 +106,29 @@ async def test_a_sections_endpoint_serves_the_page_too(
 
     # then
     assert response.status_code == 200
-    assert response.text == graphiql_page()
+    assert response.text == graphiql_page().html
+
+
+async def test_the_page_runs_only_its_own_scripts(client: httpx.AsyncClient) -> None:
+    # when
+    response = await client.get("/graphql", headers={**HTML, "host": "api.example.org"})
+
+    # then the policy allows the app's own files and the page's one inline script by its
+    # hash (so an injected script cannot run), and nothing from another host
+    policy = dict(
+        directive.split(" ", 1)
+        for directive in response.headers["content-security-policy"].split("; ")
+    )
+    inline = re.findall(r"<script>(.*?)</script>", response.text, re.DOTALL)
+    assert len(inline) == 1
+    digest = base64.b64encode(hashlib.sha256(inline[0].encode()).digest()).decode()
+    assert policy["script-src"] == f"'self' 'sha256-{digest}'"
+    assert policy["default-src"] == "'none'"
+    assert policy["connect-src"] == "'self' ws://api.example.org wss://api.example.org"
+    assert policy["img-src"] == policy["font-src"] == "'self' data:"
+    assert policy["frame-ancestors"] == "'none'"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "no-referrer"
 
 
 def test_a_file_the_app_lacks_is_named_with_the_fix(tmp_path: Path) -> None:
@@ -222,7 +244,7 @@ async def test_staff_serves_the_page_to_everyone(staff_only: GraphQLClient) -> N
 
     # then
     assert response.status_code == 200
-    assert response.text == graphiql_page()
+    assert response.text == graphiql_page().html
 
 
 @pytest.mark.parametrize("role", [None, Role.PARTNER_APP, Role.EVENT_HOST])

@@ -78,6 +78,7 @@ from w4r.schema.response_cache import CACHE_HEADER, NO_STORE, ResponseCache, may
 from w4r.schema.telemetry import ExecutedOperation
 from w4r.tenants.registry import SectionRef
 from w4r.tenants.resolution import SECTION_HEADER, RequestHints, host_name, resolve_section
+from w4r.web.graphiql import GraphiQLPage
 
 logger = logging.getLogger(__name__)
 
@@ -224,11 +225,14 @@ class GraphQLView(GraphQL[Context, None]):
 
     graphql_transport_ws_handler_class = SubscriptionHandler
     websocket_adapter_class = TextFrameWebSocketAdapter
-    graphql_ide_page: str = ""
+    graphql_ide_page: GraphiQLPage | None = None
     """The GraphiQL page served instead of strawberry's (w4r.web.graphiql: no CDN)."""
 
     async def render_graphql_ide(self, request: Request) -> Response:
-        return HTMLResponse(self.graphql_ide_page)
+        page = self.graphql_ide_page
+        if page is None:  # unreachable: strawberry asks only when graphql_ide is set
+            return Response(status_code=404)
+        return HTMLResponse(page.html, headers=page.headers(request.headers.get("host")))
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -717,7 +721,7 @@ def in_log_context(handler: Callable[[WebSocket], Awaitable[None]]) -> Any:
 def build_view(
     schema: strawberry.Schema,
     *,
-    graphql_ide_page: str | None,
+    graphql_ide_page: GraphiQLPage | None,
     trusted_document_cache_size: int = 1024,
     response_cache: ResponseCache | None = None,
 ) -> GraphQLView:

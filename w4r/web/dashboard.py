@@ -24,7 +24,7 @@ from w4r.platform.languages import normalize_language_tag
 from w4r.platform.negotiation import accepted_languages
 from w4r.tenants.registry import SectionRef, SectionRegistry
 from w4r.tenants.resolution import RequestHints, host_name, resolve_section
-from w4r.web import ASSETS_PATH, STATIC_DIR
+from w4r.web import ASSETS_PATH, STATIC_DIR, content_security_policy, page_headers
 
 LANGUAGES: Final = ("en", "fr", "pl", "ar")
 """The languages of the dashboard's own labels (``web/dashboard/src/i18n.js``)."""
@@ -96,26 +96,6 @@ def asset_url(name: str) -> str:
     return f"{ASSETS_PATH}/{ASSET_FOLDER}/{name}?v={asset_version(name)}"
 
 
-def content_security_policy(host: str | None) -> str:
-    """Only the app's own scripts, styles and images; requests to itself over HTTP and to its
-    websocket (named explicitly: older browsers do not count ws: as 'self')."""
-    sockets = f" ws://{host} wss://{host}" if host else ""
-    return (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-        f"connect-src 'self'{sockets}; base-uri 'none'; form-action 'self'; "
-        "frame-ancestors 'none'"
-    )
-
-
-def _safe_host(header: str | None) -> str | None:
-    """The Host header when it is a plain host[:port], for the CSP; else None."""
-    if not header or len(header) > 255:
-        return None
-    allowed = set("abcdefghijklmnopqrstuvwxyz0123456789.-:[]")
-    host = header.strip().lower()
-    return host if host and set(host) <= allowed else None
-
-
 def render_page(*, language: str, scope: str, endpoint: str) -> str:
     """The HTML shell; ``scope`` is ``global`` or a section code."""
     attributes = {
@@ -177,12 +157,7 @@ async def dashboard_page(request: Request) -> Response:
     return HTMLResponse(
         page,
         headers={
-            "Content-Security-Policy": content_security_policy(
-                _safe_host(request.headers.get("host"))
-            ),
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer",
-            "X-Frame-Options": "DENY",
+            **page_headers(content_security_policy(request.headers.get("host"))),
             "Cache-Control": "no-cache",
             "Vary": "Accept-Language",
             "Content-Language": language,

@@ -13,14 +13,17 @@ When strawberry changes its template (new versions), the copies are missing and
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from strawberry.http.ides import get_graphql_ide_html
 
-from w4r.web import ASSETS_PATH, STATIC_DIR
+from w4r.web import ASSETS_PATH, STATIC_DIR, content_security_policy, page_headers
 
 ASSETS_DIR: Final = STATIC_DIR / "graphiql"
 """Where ``scripts/build-web`` puts the files the page loads."""
@@ -74,7 +77,42 @@ def rewrite(template: str, assets_dir: Path = ASSETS_DIR) -> str:
     return page
 
 
+INLINE_SCRIPT: Final = re.compile(r"<script>(?P<body>.*?)</script>", re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class GraphiQLPage:
+    """The page and what its Content-Security-Policy allows: the app's own scripts and the
+    page's inline script by its hash (so no other inline script can run), inline styles
+    (GraphiQL sets them), and images and fonts from the app or ``data:`` URLs (the
+    favicon, the fonts inlined in GraphiQL's stylesheet)."""
+
+    html: str
+    script_hashes: tuple[str, ...]
+
+    def headers(self, host_header: str | None) -> dict[str, str]:
+        policy = content_security_policy(
+            host_header,
+            scripts=("'self'", *self.script_hashes),
+            styles=("'self'", "'unsafe-inline'"),
+            images=("'self'", "data:"),
+            fonts=("'self'", "data:"),
+        )
+        return page_headers(policy)
+
+
+def inline_script_hashes(page: str) -> tuple[str, ...]:
+    """The CSP source of each inline script: ``'sha256-<base64>'``."""
+    return tuple(
+        "'sha256-{}'".format(
+            base64.b64encode(hashlib.sha256(match["body"].encode()).digest()).decode()
+        )
+        for match in INLINE_SCRIPT.finditer(page)
+    )
+
+
 @functools.cache
-def graphiql_page() -> str:
+def graphiql_page() -> GraphiQLPage:
     """The page, computed once from the installed strawberry's template."""
-    return rewrite(get_graphql_ide_html("graphiql"))
+    page = rewrite(get_graphql_ide_html("graphiql"))
+    return GraphiQLPage(page, inline_script_hashes(page))
