@@ -141,6 +141,11 @@ def command_serve(arguments: argparse.Namespace) -> int:
     base = settings.public_url or f"http://{settings.host}:{settings.port}"
     _out(f"Database: {where}")
     _out(f"GraphQL endpoint: {base}/graphql  (a section's: {base}/s/<code>/graphql)")
+    if settings.graphql_ide_enabled:
+        access = (
+            " (the schema for staff tokens only)" if settings.graphql_ide_access == "staff" else ""
+        )
+        _out(f"GraphiQL: {base}/graphql in a browser{access}")
     _out(f"Dashboard: {base}/dashboard  (a section's: {base}/s/<code>/dashboard)")
     _out(f"Health: {base}/healthz  Readiness: {base}/readyz")
     # uvicorn shuts down gracefully on SIGTERM and then re-raises the signal to the handler

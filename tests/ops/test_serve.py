@@ -265,6 +265,9 @@ def test_one_worker_serves_the_app_object_behind_a_proxy(
     printed = capsys.readouterr().out
     assert "GraphQL endpoint: http://127.0.0.1:8000/graphql" in printed
     assert "Dashboard: http://127.0.0.1:8000/dashboard" in printed
+    # and GraphiQL's address when this deployment serves it
+    shows_graphiql = "GraphiQL: http://127.0.0.1:8000/graphql in a browser" in printed
+    assert shows_graphiql == Settings().graphql_ide_enabled
 
 
 @pytest.mark.usefixtures("clean_server_env")
