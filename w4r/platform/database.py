@@ -104,6 +104,7 @@ _BIND_SQL = text(
     "select set_config('w4r.section_id', :section_id, true), "
     "set_config('w4r.scope', :scope, true), (select version from reference_version)"
 )
+_REFERENCE_VERSION_SQL = text("select version from reference_version")
 _REFERENCE_VERSION = "reference_version"
 """The ``session.info`` key of the reference version its current transaction read."""
 
@@ -113,15 +114,18 @@ def _bind_tenant(session: Session, transaction: SessionTransaction, connection: 
         # A savepoint runs inside a transaction this hook has already bound, and the
         # settings stay as they are (rolling back to a savepoint restores them).
         return
-    binding = session.info.get("tenant")
-    if not isinstance(binding, TenantBinding):
-        # Fail closed: an unbound session sees no tenant rows and cannot insert any.
-        binding_values = {"section_id": "", "scope": ""}
-    else:
-        section = "" if binding.section_id is None else str(binding.section_id)
-        binding_values = {"section_id": section, "scope": binding.scope}
     # The same round trip reads the version of the reference data (w4r.platform.reference).
-    session.info[_REFERENCE_VERSION] = connection.execute(_BIND_SQL, binding_values).one()[2]
+    row = connection.execute(_BIND_SQL, _binding_parameters(session.info.get("tenant"))).one()
+    session.info[_REFERENCE_VERSION] = row[2]
+
+
+def _binding_parameters(binding: object) -> dict[str, str]:
+    """The settings of :data:`_BIND_SQL` for ``binding``. Fail closed: an unbound session
+    sees no tenant rows and cannot insert any."""
+    if not isinstance(binding, TenantBinding):
+        return {"section_id": "", "scope": ""}
+    section = "" if binding.section_id is None else str(binding.section_id)
+    return {"section_id": section, "scope": binding.scope}
 
 
 async def reference_version(session: AsyncSession) -> UUID:
@@ -129,6 +133,13 @@ async def reference_version(session: AsyncSession) -> UUID:
     read when it began (beginning it if need be)."""
     await session.connection()
     version: UUID = session.info[_REFERENCE_VERSION]
+    return version
+
+
+async def current_reference_version(session: AsyncSession) -> UUID:
+    """The version as the session's transaction sees it now: a newer one than it began
+    with when a change committed since, or when the transaction made one itself."""
+    version: UUID = (await session.execute(_REFERENCE_VERSION_SQL)).scalar_one()
     return version
 
 
@@ -385,8 +396,7 @@ async def rebind(session: AsyncSession, binding: TenantBinding) -> None:
     For maintenance work that must visit every section inside one snapshot (reconciling
     totals); request code never calls it."""
     session.info["tenant"] = binding
-    section = "" if binding.section_id is None else str(binding.section_id)
-    result = await session.execute(_BIND_SQL, {"section_id": section, "scope": binding.scope})
+    result = await session.execute(_BIND_SQL, _binding_parameters(binding))
     session.info[_REFERENCE_VERSION] = result.one()[2]
 
 

@@ -14,6 +14,11 @@ statement), so the value reflects at least that version; and since any later cha
 replaces the version, a value is served only to transactions that see no change since it
 was read. A value loaded at version A, after a change to B had committed, is merely kept
 under A and reloaded by the next transaction: never stale, at worst read once more.
+
+A value is kept only if the version is still the same after it was read. A transaction that
+changed reference data itself sees a new version of its own, so what it read of its own
+uncommitted change is never kept for others. It does see, for the rest of the transaction,
+what was kept before its change: no request changes this data and then reads it back.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from sqlalchemy import CheckConstraint, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from w4r.platform.database import reference_version
+from w4r.platform.database import current_reference_version, reference_version
 from w4r.platform.models import Base
 
 K = TypeVar("K", bound=Hashable)
@@ -62,8 +67,8 @@ class ReferenceCache(Generic[K, V]):
 
     async def get(self, session: AsyncSession, key: K, load: Callable[[], Awaitable[V]]) -> V:
         """The value under ``key`` as of the session's transaction: kept, when it was read
-        at the version that transaction sees, else ``load()``ed (in that transaction) and
-        kept."""
+        at the version that transaction began with, else ``load()``ed (in that transaction)
+        and kept unless the version moved meanwhile."""
         version = await reference_version(session)
         kept = self._entries.get(key)
         if kept is not None and kept[0] == version:
@@ -72,11 +77,12 @@ class ReferenceCache(Generic[K, V]):
             return kept[1]
         value = await load()
         self.loads += 1
-        self._entries[key] = (version, value)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        # Kept only if nothing changed while it was read: not a change another transaction
+        # committed meanwhile, nor one this transaction made itself and may roll back
+        # (others would be served what they cannot see). One more statement, on a miss only.
+        if await current_reference_version(session) == version:
+            self._entries[key] = (version, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
         return value
-
-    def clear(self) -> None:
-        self._entries.clear()
